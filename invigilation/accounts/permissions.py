@@ -1,0 +1,22 @@
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+from invigilation.accounts.roles import is_exam_admin, is_invigilator
+from invigilation.exams.models import ExamSession
+
+
+class IsExamSessionHolder(BasePermission):
+    """The request carries a valid student exam-session token."""
+
+    message = "An exam session token is required."
+
+    def has_permission(self, request, view) -> bool:
+        return isinstance(request.auth, ExamSession)
+
+
+class IsStaffReadOnlyOrAdmin(BasePermission):
+    """Invigilators read (their querysets are scoped); exam admins also write."""
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in SAFE_METHODS:
+            return is_invigilator(request.user) or is_exam_admin(request.user)
+        return is_exam_admin(request.user)

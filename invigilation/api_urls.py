@@ -1,0 +1,23 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.authtoken.views import obtain_auth_token
+from rest_framework.routers import DefaultRouter
+
+from invigilation.exams.api import ExamSessionViewSet, ExamViewSet, StudentSessionView
+from invigilation.proctoring.api import FlagViewSet
+from invigilation.students.api import StudentViewSet
+
+router = DefaultRouter()
+router.register("exams", ExamViewSet, basename="exam")
+router.register("students", StudentViewSet, basename="student")
+router.register("sessions", ExamSessionViewSet, basename="session")
+router.register("flags", FlagViewSet, basename="flag")
+
+urlpatterns = [
+    path("", include(router.urls)),
+    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("me/session/", StudentSessionView.as_view(), name="student-session"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+]

@@ -1,0 +1,28 @@
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from invigilation.accounts.roles import is_exam_admin
+from invigilation.exams.selectors import exam_overview, exams_visible_to
+from invigilation.proctoring.selectors import flags_visible_to
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    exams = exam_overview(user=request.user).order_by("-starts_at")
+    context = {"exams": exams, "is_admin": is_exam_admin(request.user)}
+    return render(request, "dashboard/home.html", context)
+
+
+@login_required
+def exam_detail(request: HttpRequest, exam_id: int) -> HttpResponse:
+    exam = exams_visible_to(user=request.user).filter(pk=exam_id).first()
+    if exam is None:
+        # 404, not 403: an invigilator learns nothing about exams that are not theirs.
+        raise Http404("No such exam.")
+    sessions = exam.sessions.select_related("student", "attendance").order_by(
+        "student__student_number"
+    )
+    flags = flags_visible_to(user=request.user).filter(session__exam=exam)[:50]
+    context = {"exam": exam, "sessions": sessions, "flags": flags}
+    return render(request, "dashboard/exam_detail.html", context)

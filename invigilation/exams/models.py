@@ -1,0 +1,117 @@
+import secrets
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from invigilation.students.models import Student
+
+
+class Exam(models.Model):
+    class Mode(models.TextChoices):
+        ROOM = "room", "In a room"
+        ONLINE = "online", "Online"
+
+    title = models.CharField(max_length=200)
+    course = models.CharField(max_length=64, help_text="Course code, e.g. CS101.")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.ONLINE)
+    room = models.CharField(max_length=100, blank=True)
+    sampling_fps = models.FloatField(
+        default=1.0,
+        validators=[MinValueValidator(0.1), MaxValueValidator(5.0)],
+        help_text="Webcam frames analysed per second for each student.",
+    )
+    check_identity = models.BooleanField(default=True)
+    check_presence = models.BooleanField(default=True)
+    check_multiple_faces = models.BooleanField(default=True)
+    check_gaze = models.BooleanField("check looking away", default=True)
+    check_expression = models.BooleanField(default=True)
+    retention_days = models.PositiveIntegerField(
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
+        help_text="Days after the exam ends that frames, snapshots and flags are kept.",
+    )
+    invigilators = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="InvigilatorAssignment", related_name="invigilated_exams"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-starts_at"]
+        permissions = [("view_all_exams", "Can see every exam, not only assigned ones")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")), name="exam_ends_after_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.course} {self.title}"
+
+    def clean(self) -> None:
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValidationError({"ends_at": "The exam must end after it starts."})
+        if self.mode == self.Mode.ROOM and not self.room:
+            raise ValidationError({"room": "An exam held in a room needs the room's name."})
+
+
+class InvigilatorAssignment(models.Model):
+    exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="assignments")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments"
+    )
+    assigned_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["exam", "user"], name="unique_invigilator_per_exam")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} invigilates {self.exam}"
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class ExamSession(models.Model):
+    """One student's attempt at one exam; its token is the student's only credential."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        IN_PROGRESS = "in_progress", "In progress"
+        FINISHED = "finished", "Finished"
+
+    exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="sessions")
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="sessions")
+    token = models.CharField(max_length=64, unique=True, default=new_session_token, editable=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SCHEDULED)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["exam", "student"]
+        constraints = [
+            models.UniqueConstraint(fields=["exam", "student"], name="one_session_per_student")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student.student_number} in {self.exam}"
+
+
+class Attendance(models.Model):
+    session = models.OneToOneField(ExamSession, on_delete=models.CASCADE, related_name="attendance")
+    checked_in_at = models.DateTimeField()
+    verified = models.BooleanField(null=True, help_text="Empty until the identity check ran.")
+    verification_distance = models.FloatField(null=True, blank=True)
+    note = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        verbose_name_plural = "attendance"
+
+    def __str__(self) -> str:
+        return f"{self.session} checked in {self.checked_in_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,49 @@
+"""Reads scoped to what a staff user may see: admins everything, invigilators their exams."""
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Count, Q, QuerySet
+
+from invigilation.accounts.roles import is_exam_admin, is_invigilator
+from invigilation.exams.models import Attendance, Exam, ExamSession
+from invigilation.students.models import Student
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def exams_visible_to(*, user: User) -> QuerySet[Exam]:
+    if is_exam_admin(user):
+        return Exam.objects.all()
+    if is_invigilator(user):
+        return Exam.objects.filter(assignments__user=user)
+    return Exam.objects.none()
+
+
+def exam_overview(*, user: User) -> QuerySet[Exam]:
+    """Visible exams with the counts an exam list shows."""
+    return exams_visible_to(user=user).annotate(
+        student_count=Count("sessions", distinct=True),
+        checked_in_count=Count("sessions__attendance", distinct=True),
+        open_flag_count=Count(
+            "sessions__flags", filter=Q(sessions__flags__review_state="open"), distinct=True
+        ),
+    )
+
+
+def sessions_visible_to(*, user: User) -> QuerySet[ExamSession]:
+    return ExamSession.objects.filter(exam__in=exams_visible_to(user=user)).select_related(
+        "exam", "student"
+    )
+
+
+def attendance_visible_to(*, user: User) -> QuerySet[Attendance]:
+    return Attendance.objects.filter(session__in=sessions_visible_to(user=user))
+
+
+def students_visible_to(*, user: User) -> QuerySet[Student]:
+    if is_exam_admin(user):
+        return Student.objects.all()
+    return Student.objects.filter(sessions__exam__in=exams_visible_to(user=user)).distinct()
+
+
+def can_watch_exam(*, user: User, exam: Exam) -> bool:
+    return exams_visible_to(user=user).filter(pk=exam.pk).exists()

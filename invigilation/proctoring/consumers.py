@@ -1,0 +1,31 @@
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from invigilation.exams.models import Exam
+from invigilation.exams.selectors import can_watch_exam
+from invigilation.proctoring.groups import exam_group
+
+
+class ExamAlertsConsumer(AsyncJsonWebsocketConsumer):
+    """Pushes an exam's new flags to a staff user allowed to watch that exam."""
+
+    async def connect(self) -> None:
+        exam_id = self.scope["url_route"]["kwargs"]["exam_id"]
+        if not await self._may_watch(exam_id):
+            await self.close(code=4403)
+            return
+        self.group = exam_group(exam_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        if hasattr(self, "group"):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def flag_raised(self, event: dict) -> None:
+        await self.send_json({"type": "flag", "flag": event["flag"]})
+
+    @database_sync_to_async
+    def _may_watch(self, exam_id: int) -> bool:
+        exam = Exam.objects.filter(pk=exam_id).first()
+        return exam is not None and can_watch_exam(user=self.scope["user"], exam=exam)

@@ -1,0 +1,56 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from invigilation.exams.models import ExamSession
+
+
+def snapshot_path(flag: "Flag", filename: str) -> str:
+    return f"snapshots/{flag.session.exam_id}/{flag.session_id}/{uuid.uuid4().hex}.jpg"
+
+
+class Flag(models.Model):
+    """A suspicious-behaviour alert: a reason to look, never proof of misconduct."""
+
+    class Kind(models.TextChoices):
+        NO_FACE = "no_face", "No face"
+        MULTIPLE_FACES = "multiple_faces", "More than one face"
+        IDENTITY_MISMATCH = "identity_mismatch", "Identity mismatch"
+        LOOKING_AWAY = "looking_away", "Looking away"
+        EXPRESSION = "expression", "Expression pattern"
+        CAMERA_BLOCKED = "camera_blocked", "Camera covered or too dark"
+        STREAM_STOPPED = "stream_stopped", "Stream stopped"
+
+    class Severity(models.IntegerChoices):
+        LOW = 1, "Low"
+        MEDIUM = 2, "Medium"
+        HIGH = 3, "High"
+
+    class Review(models.TextChoices):
+        OPEN = "open", "Open"
+        CONFIRMED = "confirmed", "Confirmed"
+        DISMISSED = "dismissed", "Dismissed"
+        ESCALATED = "escalated", "Escalated"
+
+    session = models.ForeignKey(ExamSession, on_delete=models.CASCADE, related_name="flags")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    severity = models.PositiveSmallIntegerField(choices=Severity.choices, default=Severity.MEDIUM)
+    confidence = models.FloatField(default=1.0, help_text="0..1, how sure the rule is.")
+    raised_at = models.DateTimeField(db_index=True)
+    message = models.CharField(max_length=255, blank=True)
+    evidence = models.JSONField(default=dict, blank=True, help_text="Measurements that fired it.")
+    snapshot = models.ImageField(upload_to=snapshot_path, blank=True)
+    review_state = models.CharField(max_length=16, choices=Review.choices, default=Review.OPEN)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-raised_at"]
+        indexes = [models.Index(fields=["session", "raised_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.session} at {self.raised_at:%H:%M:%S}"

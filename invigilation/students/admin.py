@@ -1,0 +1,116 @@
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from invigilation.exams.services import enrol_students
+from invigilation.students import services
+from invigilation.students.forms import PhotoUploadForm, StudentCsvImportForm
+from invigilation.students.imports import UploadRejected, read_upload
+from invigilation.students.models import EnrolmentPhoto, Student
+
+
+class EnrolmentPhotoInline(admin.TabularInline):
+    model = EnrolmentPhoto
+    extra = 0
+    fields = ["preview", "width", "height", "face_check", "face_check_message", "uploaded_at"]
+    readonly_fields = fields
+    can_delete = True
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # photos arrive through the validated upload page
+
+    @admin.display(description="Photo")
+    def preview(self, photo: EnrolmentPhoto) -> str:
+        url = reverse("students:photo", args=[photo.pk])
+        return format_html('<img src="{}" alt="enrolment photo" style="height:80px">', url)
+
+
+@admin.register(Student)
+class StudentAdmin(admin.ModelAdmin):
+    list_display = ["student_number", "full_name", "email", "photo_count"]
+    search_fields = ["student_number", "full_name", "email"]
+    inlines = [EnrolmentPhotoInline]
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).prefetch_related("photos")
+
+    @admin.display(description="Photos")
+    def photo_count(self, student: Student) -> int:
+        return len(student.photos.all())
+
+    def get_urls(self):
+        own = [
+            path(
+                "import-csv/",
+                self.admin_site.admin_view(self.import_csv_view),
+                name="students_student_import_csv",
+            ),
+            path(
+                "upload-photos/",
+                self.admin_site.admin_view(self.upload_photos_view),
+                name="students_student_upload_photos",
+            ),
+        ]
+        return own + super().get_urls()
+
+    def import_csv_view(self, request: HttpRequest) -> HttpResponse:
+        self._require_add_permission(request)
+        form = StudentCsvImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                data = read_upload(form.cleaned_data["file"], settings.CSV_IMPORT_MAX_BYTES)
+                report = services.import_students_csv(data=data)
+            except UploadRejected as exc:
+                messages.error(request, str(exc))
+            else:
+                self._enrol_imported(request, form.cleaned_data["exam"], report)
+                return self._report(request, "Student import", report)
+        return self._form_page(request, "Import students from CSV", form)
+
+    def upload_photos_view(self, request: HttpRequest) -> HttpResponse:
+        self._require_add_permission(request)
+        form = PhotoUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                uploads = [
+                    (f.name, read_upload(f, settings.PHOTO_ZIP_MAX_BYTES))
+                    for f in form.cleaned_data["files"]
+                ]
+            except UploadRejected as exc:
+                messages.error(request, str(exc))
+            else:
+                report = services.import_photos(uploads=uploads)
+                return self._report(request, "Photo upload", report)
+        return self._form_page(request, "Upload enrolment photos", form)
+
+    def _enrol_imported(self, request: HttpRequest, exam, report: services.ImportReport) -> None:
+        numbers = report.student_numbers
+        if exam and numbers:
+            enrol_students(exam=exam, students=Student.objects.filter(student_number__in=numbers))
+            messages.info(request, f"{len(numbers)} student(s) enrolled in {exam}.")
+
+    def _require_add_permission(self, request: HttpRequest) -> None:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+
+    def _form_page(self, request: HttpRequest, title: str, form) -> HttpResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return render(request, "admin/students/student/upload_form.html", context)
+
+    def _report(self, request: HttpRequest, title: str, report) -> HttpResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "report": report,
+            "opts": self.model._meta,
+        }
+        return render(request, "admin/students/student/import_report.html", context)

@@ -1,0 +1,124 @@
+"""Shared fixtures: real Redis (REDIS_URL, else an embedded redis-server) and domain data.
+
+The database is whatever DATABASE_URL names (PostgreSQL in CI), else SQLite.
+"""
+
+import os
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from invigilation.accounts.roles import ADMIN_GROUP
+from invigilation.core.embedded_redis import EmbeddedRedis
+from invigilation.exams.models import Exam, ExamSession
+from invigilation.exams.services import assign_invigilator, enrol_students
+from invigilation.students.models import Student
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    server = EmbeddedRedis().start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _real_redis(settings, redis_url: str) -> None:
+    """Point Channels and Celery at the real Redis for every test."""
+    from invigilation.celery import app as celery_app
+
+    settings.REDIS_URL = redis_url
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [redis_url], "prefix": f"test-{os.getpid()}"},
+        }
+    }
+    celery_app.conf.broker_url = celery_app.conf.result_backend = redis_url
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path) -> None:
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def exam_admin(db) -> User:
+    user = User.objects.create_user("examadmin", password="pw-admin-123", is_staff=True)
+    user.groups.add(Group.objects.get(name=ADMIN_GROUP))
+    return user
+
+
+@pytest.fixture
+def make_exam(db):
+    def make(title: str, **fields) -> Exam:
+        now = timezone.now()
+        defaults = {
+            "course": "CS101",
+            "starts_at": now - timedelta(minutes=5),
+            "ends_at": now + timedelta(hours=2),
+        }
+        return Exam.objects.create(title=title, **{**defaults, **fields})
+
+    return make
+
+
+@pytest.fixture
+def exam(make_exam) -> Exam:
+    return make_exam("Algorithms")
+
+
+@pytest.fixture
+def other_exam(make_exam) -> Exam:
+    return make_exam("Databases", course="CS202")
+
+
+@pytest.fixture
+def invigilator(exam) -> User:
+    user = User.objects.create_user("invig", password="pw-invig-123")
+    assign_invigilator(exam=exam, user=user)
+    return user
+
+
+@pytest.fixture
+def other_invigilator(other_exam) -> User:
+    user = User.objects.create_user("other", password="pw-other-123")
+    assign_invigilator(exam=other_exam, user=user)
+    return user
+
+
+@pytest.fixture
+def students(db) -> list[Student]:
+    return [
+        Student.objects.create(student_number="S001", full_name="Ada Lovelace"),
+        Student.objects.create(student_number="S002", full_name="Alan Turing"),
+        Student.objects.create(student_number="S003", full_name="Grace Hopper"),
+    ]
+
+
+@pytest.fixture
+def sessions(exam, other_exam, students) -> dict[str, ExamSession]:
+    """S001 and S002 sit `exam`; S003 sits `other_exam`."""
+    enrol_students(exam=exam, students=students[:2])
+    enrol_students(exam=other_exam, students=students[2:])
+    return {s.student.student_number: s for s in ExamSession.objects.select_related("student")}
+
+
+@pytest.fixture
+def api_as():
+    """An API client logged in as the given user (or anonymous)."""
+
+    def client_for(user: User | None = None) -> APIClient:
+        client = APIClient()
+        if user:
+            client.force_authenticate(user)
+        return client
+
+    return client_for

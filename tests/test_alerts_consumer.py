@@ -1,0 +1,61 @@
+import pytest
+import pytest_asyncio
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import AnonymousUser
+from django.db import connections
+
+from invigilation.proctoring.services import push_flag, raise_flag
+from invigilation.routing import websocket_urlpatterns
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def _close_thread_connections():
+    yield
+    # The consumer's database calls run in a worker thread whose connection would otherwise
+    # stay open and block dropping the test database.
+    await database_sync_to_async(connections.close_all)()
+
+
+async def connect(user, exam_id: int) -> tuple[WebsocketCommunicator, bool]:
+    communicator = WebsocketCommunicator(
+        URLRouter(websocket_urlpatterns), f"/ws/exams/{exam_id}/alerts/"
+    )
+    communicator.scope["user"] = user
+    connected, _ = await communicator.connect()
+    return communicator, connected
+
+
+async def test_invigilator_receives_a_flag_of_their_exam_through_redis(invigilator, sessions):
+    session = sessions["S001"]
+    communicator, connected = await connect(invigilator, session.exam_id)
+    assert connected
+    flag = await sync_to_async(raise_flag)(session=session, kind="multiple_faces", message="2")
+    message = await communicator.receive_json_from(timeout=5)
+    assert message["type"] == "flag"
+    assert message["flag"]["id"] == flag.pk
+    assert message["flag"]["student_number"] == "S001"
+    assert message["flag"]["kind_label"] == "More than one face"
+    await communicator.disconnect()
+
+
+async def test_other_exams_flags_do_not_reach_an_invigilator(invigilator, sessions):
+    communicator, _ = await connect(invigilator, sessions["S001"].exam_id)
+    flag = await sync_to_async(raise_flag)(session=sessions["S003"], kind="no_face")
+    await sync_to_async(push_flag)(flag=flag)
+    assert await communicator.receive_nothing(timeout=0.5)
+    await communicator.disconnect()
+
+
+async def test_invigilator_cannot_join_another_exams_group(other_invigilator, exam):
+    communicator, connected = await connect(other_invigilator, exam.pk)
+    assert not connected
+
+
+async def test_anonymous_users_cannot_connect(exam):
+    communicator, connected = await connect(AnonymousUser(), exam.pk)
+    assert not connected
