@@ -62,7 +62,9 @@ def test_run_command_serves_the_site_and_stops_everything(tmp_path):
         assert "embedded redis-server" in output
         assert "login       admin / " in output and "login       invigilator / " in output
     finally:
-        assert stop(run) == 0, log.read_text()
+        run.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        assert run.wait(timeout=30) == 0, log.read_text()
+    assert "Stopped." in log.read_text()
     time.sleep(0.5)
     leftovers = subprocess.run(["pgrep", "-f", f"-p {port} "], capture_output=True, text=True)
     assert leftovers.stdout.strip() == "", "the web server outlived the run command"

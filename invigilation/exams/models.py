@@ -52,10 +52,13 @@ class Exam(models.Model):
         return f"{self.course} {self.title}"
 
     def clean(self) -> None:
+        errors = {}
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
-            raise ValidationError({"ends_at": "The exam must end after it starts."})
+            errors["ends_at"] = "The exam must end after it starts."
         if self.mode == self.Mode.ROOM and not self.room:
-            raise ValidationError({"room": "An exam held in a room needs the room's name."})
+            errors["room"] = "An exam held in a room needs the room's name."
+        if errors:
+            raise ValidationError(errors)
 
 
 class InvigilatorAssignment(models.Model):

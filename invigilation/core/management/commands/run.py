@@ -27,7 +27,9 @@ class Command(BaseCommand):
         parser.add_argument("--no-demo", action="store_true", help="Skip the demo users and exam")
 
     def handle(self, *args, host: str, port: int, concurrency: int, no_demo: bool, **options):
-        signal.signal(signal.SIGTERM, _interrupt)  # stop children on `kill` too, not only Ctrl-C
+        # Stop the children on Ctrl-C and on `kill`, also when started with SIGINT ignored.
+        signal.signal(signal.SIGINT, _interrupt)
+        signal.signal(signal.SIGTERM, _interrupt)
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         creds = (
