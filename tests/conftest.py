@@ -45,8 +45,15 @@ def _real_redis(settings, redis_url: str) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _media_root(settings, tmp_path) -> None:
+def _files(settings, tmp_path) -> None:
+    """Media in a temporary folder; static files from the apps, with no collectstatic run."""
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.STATIC_ROOT = None
+    settings.WHITENOISE_USE_FINDERS = True
 
 
 @pytest.fixture
