@@ -1,0 +1,245 @@
+"""The rules engine: turns a student's stream of frame results into flag events.
+
+Pure Python (no Django, no ORM) so it is tested alone. No rule fires on a single frame:
+each watches a condition over a time window (or a run of consecutive checks) and, once it
+has fired, stays quiet until the condition has been clear for a while (hysteresis), so a
+student who keeps looking away gets one flag per episode, not one per frame.
+The state is a small JSON-able dict, kept between frames by the caller (e.g. in Redis).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+NEGATIVE_EXPRESSIONS = ("angry", "fear", "surprise")
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """What one analysed frame says; None where a check was not run."""
+
+    at: float  # seconds since the epoch, when the frame was captured
+    face_count: int
+    identity_match: bool | None = None
+    identity_distance: float | None = None
+    yaw: float | None = None
+    pitch: float | None = None
+    expression: dict[str, float] | None = None
+    brightness: float | None = None
+
+
+@dataclass(frozen=True)
+class RuleSettings:
+    """Per-exam thresholds; a rule whose switch is off never fires."""
+
+    presence: bool = True
+    no_face_seconds: float = 10.0
+    multiple_faces: bool = True
+    multiple_faces_seconds: float = 3.0
+    identity: bool = True
+    mismatch_checks: int = 3
+    gaze: bool = True
+    looking_away_seconds: float = 8.0
+    yaw_limit: float = 35.0
+    pitch_limit: float = 25.0
+    expression: bool = True
+    expression_seconds: float = 20.0
+    expression_threshold: float = 0.6
+    camera: bool = True
+    dark_brightness: float = 35.0
+    camera_seconds: float = 5.0
+    stream_stopped_seconds: float = 20.0
+    clear_seconds: float = 5.0  # a fired rule re-arms after its condition is clear this long
+
+
+@dataclass(frozen=True)
+class RuleEvent:
+    kind: str
+    severity: int  # 1 low, 2 medium, 3 high
+    started_at: float
+    at: float
+    confidence: float
+    message: str
+    measurements: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Episode:
+    """One rule's state: when its condition started holding, how often, whether it fired."""
+
+    since: float | None = None
+    count: int = 0
+    clear_since: float | None = None
+    fired: bool = False
+    peak: float = 0.0
+
+
+@dataclass(frozen=True)
+class _Rule:
+    kind: str
+    severity: int
+    enabled: Callable[[RuleSettings], bool]
+    # The condition's strength in this frame (0 when it does not hold), or None when the
+    # frame cannot tell (the check was not run): such frames neither extend nor clear it.
+    strength: Callable[[FrameResult, RuleSettings], float | None]
+    due: Callable[[_Episode, float, RuleSettings], bool]
+    message: Callable[[_Episode, float], str]
+    # 0..1 from the strongest frame: how clear-cut the evidence is, for sorting reviews.
+    confidence: Callable[[float], float] = lambda peak: 1.0
+
+
+def _seconds(limit: Callable[[RuleSettings], float]):
+    return lambda episode, now, s: episode.since is not None and now - episode.since >= limit(s)
+
+
+def _lasting(label: str) -> Callable[[_Episode, float], str]:
+    return lambda episode, now: f"{label} for {now - episode.since:.0f} s"
+
+
+def _no_face(frame: FrameResult, s: RuleSettings) -> float:
+    return 1.0 if frame.face_count == 0 and not _is_dark(frame, s) else 0.0
+
+
+def _many_faces(frame: FrameResult, s: RuleSettings) -> float:
+    return float(frame.face_count) if frame.face_count > 1 else 0.0
+
+
+def _mismatch(frame: FrameResult, s: RuleSettings) -> float | None:
+    if frame.face_count != 1 or frame.identity_match is None:
+        return None
+    return 0.0 if frame.identity_match else max(frame.identity_distance or 1.0, 1e-6)
+
+
+def _looking_away(frame: FrameResult, s: RuleSettings) -> float | None:
+    if frame.face_count != 1 or frame.yaw is None:
+        return None
+    excess = max(abs(frame.yaw) / s.yaw_limit, abs(frame.pitch or 0.0) / s.pitch_limit)
+    return excess if excess > 1.0 else 0.0
+
+
+def _negative_expression(frame: FrameResult, s: RuleSettings) -> float | None:
+    if frame.face_count != 1 or frame.expression is None:
+        return None
+    score = sum(frame.expression.get(name, 0.0) for name in NEGATIVE_EXPRESSIONS)
+    return score if score >= s.expression_threshold else 0.0
+
+
+def _is_dark(frame: FrameResult, s: RuleSettings) -> bool:
+    return frame.brightness is not None and frame.brightness < s.dark_brightness
+
+
+def _dark(frame: FrameResult, s: RuleSettings) -> float | None:
+    if frame.brightness is None:
+        return None
+    return 1.0 if _is_dark(frame, s) else 0.0
+
+
+RULES = (
+    _Rule("no_face", 2, lambda s: s.presence, _no_face,
+          _seconds(lambda s: s.no_face_seconds), _lasting("No face in view")),
+    _Rule("multiple_faces", 3, lambda s: s.multiple_faces, _many_faces,
+          _seconds(lambda s: s.multiple_faces_seconds), _lasting("More than one face")),
+    _Rule("identity_mismatch", 3, lambda s: s.identity, _mismatch,
+          lambda e, now, s: e.count >= s.mismatch_checks,
+          lambda e, now: f"Face did not match the enrolled student in {e.count} checks in a row"),
+    _Rule("looking_away", 1, lambda s: s.gaze, _looking_away,
+          _seconds(lambda s: s.looking_away_seconds), _lasting("Looking away"),
+          lambda ratio: min(1.0, ratio / 2)),
+    _Rule("expression", 1, lambda s: s.expression, _negative_expression,
+          _seconds(lambda s: s.expression_seconds), _lasting("Strong angry/fearful/surprised look"),
+          lambda score: min(1.0, score)),
+    _Rule("camera_blocked", 2, lambda s: s.camera, _dark,
+          _seconds(lambda s: s.camera_seconds), _lasting("Camera covered or too dark")),
+)  # fmt: skip
+
+
+class SessionRules:
+    """Rule state for one exam session; feed it frames in time order."""
+
+    def __init__(self, settings: RuleSettings, state: dict | None = None) -> None:
+        self.settings = settings
+        state = state or {}
+        self.episodes = {rule.kind: _Episode(**state.get(rule.kind, {})) for rule in RULES}
+        self.last_frame_at: float | None = state.get("last_frame_at")
+        self.stream_flagged: bool = state.get("stream_flagged", False)
+
+    def state(self) -> dict:
+        return {
+            **{kind: asdict(episode) for kind, episode in self.episodes.items()},
+            "last_frame_at": self.last_frame_at,
+            "stream_flagged": self.stream_flagged,
+        }
+
+    def observe(self, frame: FrameResult) -> list[RuleEvent]:
+        if self.last_frame_at is not None and frame.at < self.last_frame_at:
+            return []  # a late, out-of-order frame: the stream has moved on
+        self.last_frame_at = frame.at
+        self.stream_flagged = False
+        events = []
+        for rule in RULES:
+            if rule.enabled(self.settings):
+                event = self._step(rule, frame)
+                if event:
+                    events.append(event)
+        return events
+
+    def _step(self, rule: _Rule, frame: FrameResult) -> RuleEvent | None:
+        episode = self.episodes[rule.kind]
+        strength = rule.strength(frame, self.settings)
+        if strength is None:
+            return None
+        if strength > 0:
+            if episode.since is None:
+                episode.since, episode.count, episode.peak = frame.at, 0, 0.0
+            episode.count += 1
+            episode.peak = max(episode.peak, strength)
+            episode.clear_since = None
+            if not episode.fired and rule.due(episode, frame.at, self.settings):
+                episode.fired = True
+                return self._event(rule, episode, frame)
+            return None
+        if episode.clear_since is None:
+            episode.clear_since = frame.at
+        # Hysteresis: an episode that fired ends only after a clear spell; one that never
+        # fired ends at once, so an interrupted condition starts counting again.
+        if not episode.fired or frame.at - episode.clear_since >= self.settings.clear_seconds:
+            self.episodes[rule.kind] = _Episode()
+        return None
+
+    def _event(self, rule: _Rule, episode: _Episode, frame: FrameResult) -> RuleEvent:
+        duration = frame.at - episode.since
+        measurements = {
+            "frames": episode.count,
+            "seconds": round(duration, 1),
+            "peak": round(episode.peak, 3),
+            "frame": {k: v for k, v in asdict(frame).items() if v is not None},
+        }
+        return RuleEvent(
+            kind=rule.kind,
+            severity=rule.severity,
+            started_at=episode.since,
+            at=frame.at,
+            confidence=round(rule.confidence(episode.peak), 3),
+            message=rule.message(episode, frame.at),
+            measurements=measurements,
+        )
+
+    def check_stream(self, now: float) -> RuleEvent | None:
+        """Called on a timer: flags a stream that stopped sending frames, once per gap."""
+        if self.last_frame_at is None or self.stream_flagged:
+            return None
+        silent = now - self.last_frame_at
+        if silent < self.settings.stream_stopped_seconds:
+            return None
+        self.stream_flagged = True
+        return RuleEvent(
+            kind="stream_stopped",
+            severity=2,
+            started_at=self.last_frame_at,
+            at=now,
+            confidence=1.0,
+            message=f"No frames received for {silent:.0f} s",
+            measurements={"seconds": round(silent, 1)},
+        )
