@@ -4,7 +4,7 @@ from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from invigilation.exams.api import ExamSessionViewSet, ExamViewSet, StudentSessionView
-from invigilation.proctoring.api import FlagViewSet
+from invigilation.proctoring.api import CheckInView, FlagViewSet, FrameIngestView
 from invigilation.students.api import StudentViewSet
 
 router = DefaultRouter()
@@ -17,6 +17,8 @@ urlpatterns = [
     path("", include(router.urls)),
     path("auth/token/", obtain_auth_token, name="api-token"),
     path("me/session/", StudentSessionView.as_view(), name="student-session"),
+    path("me/check-in/", CheckInView.as_view(), name="check-in"),
+    path("frames/", FrameIngestView.as_view(), name="frame-ingest"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),

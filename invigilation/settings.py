@@ -1,5 +1,6 @@
 """Django settings: every deployment-specific value comes from the environment."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -143,9 +144,19 @@ PHOTO_ZIP_MAX_FILES = env_int("PHOTO_ZIP_MAX_FILES", 5000)
 CSV_IMPORT_MAX_BYTES = env_int("CSV_IMPORT_MAX_BYTES", 5 * 1024 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FILES = env_int("DATA_UPLOAD_MAX_NUMBER_FILES", 1000)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Webcam frames: largest accepted JPEG, and how long one may wait for a worker before it
+# is dropped as stale.
+FRAME_MAX_BYTES = env_int("FRAME_MAX_BYTES", 1024 * 1024)
+FRAME_MAX_SIDE = env_int("FRAME_MAX_SIDE", 1280)
+FRAME_TTL_SECONDS = env_int("FRAME_TTL_SECONDS", 10)
+# Students may open the capture page and check in this long before the exam starts.
+CHECK_IN_OPENS_BEFORE = timedelta(minutes=env_int("CHECK_IN_OPENS_MINUTES", 30))
+# Expression analysis is restricted in some jurisdictions (e.g. the EU AI Act in education):
+# off here, it is off for every exam whatever the exam's own switch says.
+EXPRESSION_ANALYSIS_ENABLED = env_bool("EXPRESSION_ANALYSIS_ENABLED", True)
 # Dotted path of a callable(image_bytes) -> FaceCheckResult run on every enrolment photo;
-# the vision package supplies one. Empty: photos are stored as "not checked".
-PHOTO_FACE_CHECKER = env_str("PHOTO_FACE_CHECKER", "")
+# "none" stores photos unchecked (and without embeddings, so identity checks cannot run).
+PHOTO_FACE_CHECKER = env_str("PHOTO_FACE_CHECKER", "invigilation.students.vision_check.check_photo")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -14,5 +14,6 @@ urlpatterns = [
     path("api/", include("invigilation.api_urls")),
     path("healthz", healthz, name="healthz"),
     path("", include("invigilation.students.urls")),
+    path("", include("invigilation.proctoring.urls")),
     path("", include("invigilation.dashboard.urls")),
 ]

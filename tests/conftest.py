@@ -6,6 +6,7 @@ The database is whatever DATABASE_URL names (PostgreSQL in CI), else SQLite.
 import os
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -17,6 +18,16 @@ from invigilation.core.embedded_redis import EmbeddedRedis
 from invigilation.exams.models import Exam, ExamSession
 from invigilation.exams.services import assign_invigilator, enrol_students
 from invigilation.students.models import Student
+
+ROOT = Path(__file__).resolve().parents[1]
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real data sets beside the repository (../shared/data); tests skip without them."""
+    root = Path(os.environ.get("INVIGILATION_DATA_DIR", ROOT.parent / "shared" / "data"))
+    if not root.is_dir():
+        pytest.skip(f"real data not found at {root} (set INVIGILATION_DATA_DIR)")
+    return root
 
 
 @pytest.fixture(scope="session")

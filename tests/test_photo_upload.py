@@ -14,6 +14,12 @@ from invigilation.students.services import import_photos
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _no_face_check(settings):
+    """These tests are about file handling: synthetic images, no faces to check."""
+    settings.PHOTO_FACE_CHECKER = "none"
+
+
 def image_bytes(fmt: str = "JPEG", size=(64, 80), colour=(200, 150, 120)) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", size, colour).save(buffer, fmt)

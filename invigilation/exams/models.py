@@ -1,11 +1,31 @@
 import secrets
+from dataclasses import fields
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from invigilation.proctoring.rules import RuleSettings
 from invigilation.students.models import Student
+
+
+def validate_rule_thresholds(value: object) -> None:
+    numeric = {
+        f.name
+        for f in fields(RuleSettings)
+        if isinstance(f.default, int | float) and not isinstance(f.default, bool)
+    }
+    if not isinstance(value, dict):
+        raise ValidationError("Give the thresholds as an object of name: number.")
+    unknown = sorted(set(value) - numeric)
+    if unknown:
+        raise ValidationError(
+            f"Unknown threshold(s): {', '.join(unknown)}. Known: {', '.join(sorted(numeric))}."
+        )
+    for name, number in value.items():
+        if isinstance(number, bool) or not isinstance(number, int | float) or number <= 0:
+            raise ValidationError(f"{name} must be a positive number.")
 
 
 class Exam(models.Model):
@@ -29,6 +49,12 @@ class Exam(models.Model):
     check_multiple_faces = models.BooleanField(default=True)
     check_gaze = models.BooleanField("check looking away", default=True)
     check_expression = models.BooleanField(default=True)
+    rule_thresholds = models.JSONField(
+        default=dict,
+        blank=True,
+        validators=[validate_rule_thresholds],
+        help_text='Overrides of the alert rules\' thresholds, e.g. {"no_face_seconds": 15}.',
+    )
     retention_days = models.PositiveIntegerField(
         default=30,
         validators=[MinValueValidator(1), MaxValueValidator(3650)],

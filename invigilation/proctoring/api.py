@@ -1,7 +1,15 @@
 import django_filters
-from rest_framework import viewsets
+from django.conf import settings
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, viewsets
+from rest_framework.parsers import BaseParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from invigilation.accounts.permissions import IsStaffReadOnlyOrAdmin
+from invigilation.accounts.authentication import ExamSessionTokenAuthentication
+from invigilation.accounts.permissions import IsExamSessionHolder, IsStaffReadOnlyOrAdmin
+from invigilation.proctoring.ingest import FrameRefused, accept_frame, check_in_with_photo
 from invigilation.proctoring.models import Flag
 from invigilation.proctoring.selectors import flags_visible_to
 from invigilation.proctoring.serializers import FlagSerializer
@@ -27,3 +35,65 @@ class FlagViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return flags_visible_to(user=self.request.user)
+
+
+class FrameAcceptedSerializer(serializers.Serializer):
+    accepted = serializers.BooleanField()
+    queued = serializers.BooleanField(help_text="False: it replaced a frame already waiting.")
+
+
+class JPEGParser(BaseParser):
+    media_type = "image/jpeg"
+
+    def parse(self, stream, media_type=None, parser_context=None) -> bytes:
+        # Read one byte past the limit: enough to refuse an oversized body without reading it all.
+        return stream.read(settings.FRAME_MAX_BYTES + 1) if stream else b""
+
+
+def _refusal(refused: FrameRefused) -> Response:
+    headers = {"Retry-After": f"{refused.retry_after:.1f}"} if refused.retry_after else {}
+    return Response({"detail": refused.message}, status=refused.status, headers=headers)
+
+
+class FrameIngestView(APIView):
+    """A webcam frame from the student's capture page: the raw JPEG as the request body."""
+
+    authentication_classes = [ExamSessionTokenAuthentication]
+    permission_classes = [IsExamSessionHolder]
+    parser_classes = [JPEGParser]
+
+    @extend_schema(
+        request={"image/jpeg": {"type": "string", "format": "binary"}},
+        responses={202: FrameAcceptedSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        try:
+            queued = accept_frame(session=request.auth, jpeg=request.data)
+        except FrameRefused as refused:
+            return _refusal(refused)
+        return Response({"accepted": True, "queued": queued}, status=202)
+
+
+class CheckInResultSerializer(serializers.Serializer):
+    checked_in_at = serializers.DateTimeField()
+    verified = serializers.BooleanField(allow_null=True)
+    verification_distance = serializers.FloatField(allow_null=True)
+
+
+class CheckInView(APIView):
+    """The student's identity check at the start of the exam: one JPEG from the camera."""
+
+    authentication_classes = [ExamSessionTokenAuthentication]
+    permission_classes = [IsExamSessionHolder]
+    parser_classes = [JPEGParser]
+
+    @extend_schema(
+        request={"image/jpeg": {"type": "string", "format": "binary"}},
+        responses={200: CheckInResultSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        try:
+            attendance = check_in_with_photo(session=request.auth, jpeg=request.data)
+        except FrameRefused as refused:
+            return _refusal(refused)
+        return Response(CheckInResultSerializer(attendance).data)

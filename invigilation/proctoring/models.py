@@ -54,3 +54,26 @@ class Flag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for {self.session} at {self.raised_at:%H:%M:%S}"
+
+
+class FrameRecord(models.Model):
+    """The compact result of one analysed frame; the frame itself is not kept."""
+
+    session = models.ForeignKey(ExamSession, on_delete=models.CASCADE, related_name="frames")
+    captured_at = models.DateTimeField()
+    face_count = models.PositiveSmallIntegerField()
+    identity_match = models.BooleanField(null=True)
+    identity_distance = models.FloatField(null=True)
+    yaw = models.FloatField(null=True)
+    pitch = models.FloatField(null=True)
+    expression = models.JSONField(null=True, help_text="Class probabilities of the main face.")
+    brightness = models.FloatField(null=True)
+    sharpness = models.FloatField(null=True)
+    timings_ms = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["captured_at"]
+        indexes = [models.Index(fields=["session", "captured_at"])]
+
+    def __str__(self) -> str:
+        return f"Frame of {self.session} at {self.captured_at:%H:%M:%S}"

@@ -1,9 +1,11 @@
 """Writes to flags, and the push of each new flag to the exam's live dashboards."""
 
+from datetime import datetime
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
@@ -20,16 +22,21 @@ def raise_flag(
     confidence: float = 1.0,
     message: str = "",
     evidence: dict[str, Any] | None = None,
+    raised_at: datetime | None = None,
+    snapshot: bytes | None = None,
 ) -> Flag:
-    flag = Flag.objects.create(
+    flag = Flag(
         session=session,
         kind=kind,
         severity=severity,
         confidence=confidence,
         message=message,
         evidence=evidence or {},
-        raised_at=timezone.now(),
+        raised_at=raised_at or timezone.now(),
     )
+    if snapshot:
+        flag.snapshot.save("snapshot.jpg", ContentFile(snapshot), save=False)
+    flag.save()
     # Only committed flags are announced; the dashboard re-reads them over REST anyway.
     transaction.on_commit(lambda: push_flag(flag=flag))
     return flag

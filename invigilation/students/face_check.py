@@ -28,7 +28,7 @@ def _not_checked(image_bytes: bytes) -> FaceCheckResult:
 
 @cache
 def _load_checker(dotted_path: str) -> FaceChecker:
-    return import_string(dotted_path) if dotted_path else _not_checked
+    return _not_checked if dotted_path in ("", "none") else import_string(dotted_path)
 
 
 def check_face(image_bytes: bytes) -> FaceCheckResult:

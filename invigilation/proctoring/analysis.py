@@ -1,0 +1,140 @@
+"""From a waiting frame to a stored frame record and, when a rule fires, a flag."""
+
+import dataclasses
+import datetime as dt
+
+import cv2
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+
+from invigilation import vision
+from invigilation.exams.models import Exam, ExamSession
+from invigilation.proctoring import frames
+from invigilation.proctoring.models import Flag, FrameRecord
+from invigilation.proctoring.rules import FrameResult, RuleEvent, RuleSettings, SessionRules
+from invigilation.proctoring.services import raise_flag
+from invigilation.students.models import EnrolmentPhoto
+
+RULES_STATE_TTL = 24 * 3600
+
+
+def process_latest_frame(*, session_id: int) -> FrameRecord | None:
+    pending = frames.take_latest(session_id)
+    if pending is None:
+        return None  # expired: a newer frame will come
+    session = ExamSession.objects.select_related("exam", "student").get(pk=session_id)
+    try:
+        result = vision.analyse_frame(
+            pending.jpeg, enrolment_for(session), checks_for(session.exam)
+        )
+    except vision.InvalidImage:
+        return None  # ingestion checked the header; a body that still fails is dropped
+    with frames.session_lock(session_id), transaction.atomic():
+        record = _record(session, pending.received_at, result)
+        rules = SessionRules(rule_settings(session.exam), frames.rules_state(session_id))
+        events = rules.observe(frame_result(record))
+        frames.save_rules_state(session_id, rules.state(), RULES_STATE_TTL)
+        for event in events:
+            _flag(session, event, pending.jpeg, result)
+    return record
+
+
+def enrolment_for(session: ExamSession) -> vision.Enrolment | None:
+    stored = EnrolmentPhoto.objects.filter(
+        student=session.student, embedding__isnull=False
+    ).values_list("embedding", flat=True)
+    vectors = [np.frombuffer(bytes(raw), np.float32) for raw in stored]
+    return vision.Enrolment.from_embeddings(vectors) if vectors else None
+
+
+def checks_for(exam: Exam) -> vision.Checks:
+    return vision.Checks(
+        identity=exam.check_identity,
+        expression=exam.check_expression and settings.EXPRESSION_ANALYSIS_ENABLED,
+        gaze=exam.check_gaze,
+        quality=True,
+    )
+
+
+def rule_settings(exam: Exam) -> RuleSettings:
+    switches = {
+        "presence": exam.check_presence,
+        "multiple_faces": exam.check_multiple_faces,
+        "identity": exam.check_identity,
+        "gaze": exam.check_gaze,
+        "expression": exam.check_expression and settings.EXPRESSION_ANALYSIS_ENABLED,
+    }
+    return dataclasses.replace(RuleSettings(**exam.rule_thresholds), **switches)
+
+
+def _main_face(result: vision.FrameAnalysis) -> vision.FaceAnalysis | None:
+    # With several faces in view, the largest is taken as the student's.
+    return max(result.faces, key=lambda f: _area(f.box), default=None)
+
+
+def _area(box) -> int:
+    left, top, right, bottom = box
+    return (right - left) * (bottom - top)
+
+
+def _record(session: ExamSession, received_at: float, result) -> FrameRecord:
+    face = _main_face(result)
+    identity = face.identity if face else None
+    pose = face.head_pose if face else None
+    expression = face.expression.probabilities if face and face.expression else None
+    quality = result.quality
+    return FrameRecord.objects.create(
+        session=session,
+        captured_at=dt.datetime.fromtimestamp(received_at, tz=dt.UTC),
+        face_count=result.face_count,
+        identity_match=identity.is_match if identity else None,
+        identity_distance=identity.distance if identity else None,
+        yaw=pose.yaw if pose else None,
+        pitch=pose.pitch if pose else None,
+        expression=expression,
+        brightness=quality.brightness if quality else None,
+        sharpness=quality.sharpness if quality else None,
+        timings_ms=result.timings_ms,
+    )
+
+
+def frame_result(record: FrameRecord) -> FrameResult:
+    return FrameResult(
+        at=record.captured_at.timestamp(),
+        face_count=record.face_count,
+        identity_match=record.identity_match,
+        identity_distance=record.identity_distance,
+        yaw=record.yaw,
+        pitch=record.pitch,
+        expression=record.expression,
+        brightness=record.brightness,
+    )
+
+
+def _flag(session: ExamSession, event: RuleEvent, jpeg: bytes, result) -> Flag:
+    return raise_flag(
+        session=session,
+        kind=event.kind,
+        severity=event.severity,
+        confidence=event.confidence,
+        message=event.message,
+        evidence=event.measurements,
+        raised_at=dt.datetime.fromtimestamp(event.at, tz=dt.UTC),
+        snapshot=annotated_snapshot(jpeg, result),
+    )
+
+
+def annotated_snapshot(jpeg: bytes, result: vision.FrameAnalysis) -> bytes:
+    """The frame with each face boxed: green for the enrolled student, red otherwise."""
+    image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    for face in result.faces:
+        mismatch = face.identity is not None and not face.identity.is_match
+        colour = (40, 40, 220) if mismatch or result.face_count > 1 else (60, 180, 60)
+        left, top, right, bottom = face.box
+        cv2.rectangle(image, (left, top), (right, bottom), colour, 2)
+        if face.identity is not None:
+            label = f"{face.identity.distance:.2f}"
+            cv2.putText(image, label, (left, max(12, top - 6)), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
+                        colour, 1, cv2.LINE_AA)  # fmt: skip
+    return cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()

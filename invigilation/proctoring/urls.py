@@ -1,0 +1,8 @@
+from django.urls import path
+
+from invigilation.proctoring import views
+
+app_name = "proctoring"
+urlpatterns = [
+    path("capture/<str:token>/", views.capture, name="capture"),
+]

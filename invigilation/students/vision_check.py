@@ -1,0 +1,15 @@
+"""The enrolment-photo face check, backed by the vision package (the default checker)."""
+
+import numpy as np
+
+from invigilation import vision
+from invigilation.students.face_check import FaceCheckResult
+
+
+def check_photo(image_bytes: bytes) -> FaceCheckResult:
+    """Accept a photo with exactly one usable face, keeping its embedding (float32 bytes)."""
+    result = vision.check_enrolment_photo(image_bytes)
+    if not result.ok:
+        return FaceCheckResult(accepted=False, message=result.reason)
+    embedding = np.asarray(result.embedding, np.float32).tobytes()
+    return FaceCheckResult(accepted=True, message="one face", embedding=embedding)

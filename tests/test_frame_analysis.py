@@ -1,0 +1,81 @@
+"""Webcam frames through the real models and the rules into flags (no broker involved)."""
+
+import time
+from pathlib import Path
+
+import cv2
+import pytest
+
+from invigilation.proctoring import frames
+from invigilation.proctoring.analysis import process_latest_frame
+from invigilation.proctoring.models import Flag, FrameRecord
+from invigilation.students.services import add_photo
+
+pytestmark = pytest.mark.django_db
+
+
+def webcam_frames(video: Path, count: int, step: int = 15) -> list[bytes]:
+    """Every step-th frame, scaled to a 640 px long side and JPEG-encoded like the browser."""
+    capture, out = cv2.VideoCapture(str(video)), []
+    index = 0
+    while len(out) < count:
+        ok, image = capture.read()
+        assert ok, f"{video} ended after {index} frames"
+        if index % step == 0:
+            scale = 640 / max(image.shape[:2])
+            small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+            out.append(cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes())
+        index += 1
+    return out
+
+
+@pytest.fixture
+def clip(shared_data) -> list[bytes]:
+    return webcam_frames(shared_data / "video" / "d13.mp4", 5)
+
+
+@pytest.fixture
+def session(sessions):
+    session = sessions["S001"]
+    frames.client().delete(f"rules:{session.pk}")
+    yield session
+    frames.client().delete(f"rules:{session.pk}")
+
+
+def feed(session, jpegs: list[bytes]) -> list[FrameRecord]:
+    start = time.time()
+    records = []
+    for second, jpeg in enumerate(jpegs):
+        frames.put_latest(session.pk, frames.PendingFrame(jpeg, start + second))
+        records.append(process_latest_frame(session_id=session.pk))
+    return records
+
+
+def test_a_proxy_test_taker_raises_an_identity_mismatch_flag_with_a_snapshot(
+    session, clip, shared_data, django_capture_on_commit_callbacks
+):
+    someone_else = sorted((shared_data / "lfw-dev" / "images").glob("*/*.jpg"))[0]
+    add_photo(student=session.student, data=someone_else.read_bytes())
+    with django_capture_on_commit_callbacks() as pushed:
+        records = feed(session, clip[:3])
+    assert [r.face_count for r in records] == [1, 1, 1]
+    assert all(r.identity_match is False and r.identity_distance > 0.6 for r in records)
+    assert all(r.yaw is not None and r.brightness > 30 for r in records)
+    flag = Flag.objects.get(session=session)
+    assert (flag.kind, flag.severity, flag.evidence["frames"]) == ("identity_mismatch", 3, 3)
+    assert Path(flag.snapshot.path).is_file()
+    snapshot = cv2.imread(flag.snapshot.path)
+    assert max(snapshot.shape[:2]) == 640  # the frame itself, boxed
+    assert len(pushed) == 1  # the dashboard push waits for the commit
+
+
+def test_the_enrolled_student_raises_nothing(session, clip):
+    add_photo(student=session.student, data=clip[4])
+    records = feed(session, clip[:4])
+    assert all(r.identity_match is True for r in records)
+    assert not Flag.objects.exists()
+
+
+def test_a_frame_that_expired_before_a_worker_took_it_is_skipped(session):
+    assert process_latest_frame(session_id=session.pk) is None
+    assert not FrameRecord.objects.exists()

@@ -1,0 +1,122 @@
+import io
+import time
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from PIL import Image
+from rest_framework.test import APIClient
+
+from invigilation.exams.models import ExamSession
+from invigilation.proctoring import frames
+from invigilation.proctoring.tasks import analyse_latest_frame
+
+pytestmark = pytest.mark.django_db
+
+
+def jpeg(size=(640, 480), colour=(90, 120, 150)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def queued(monkeypatch) -> list:
+    """Tasks handed to Celery (recorded here: no worker runs in these tests)."""
+    calls = []
+    monkeypatch.setattr(
+        analyse_latest_frame, "apply_async", lambda args, expires: calls.append((args, expires))
+    )
+    return calls
+
+
+@pytest.fixture
+def session(sessions) -> ExamSession:
+    session = sessions["S001"]
+    frames.client().delete(*[f"frames:{session.pk}:{k}" for k in ("latest", "queued", "rate")])
+    return session
+
+
+def post(token: str | None, body: bytes, content_type: str = "image/jpeg"):
+    client = APIClient()
+    if token:
+        client.credentials(HTTP_AUTHORIZATION=f"Session {token}")
+    return client.post(reverse("frame-ingest"), body, content_type=content_type)
+
+
+def test_a_frame_is_stored_by_reference_and_queued(session, queued):
+    response = post(session.token, jpeg())
+    assert response.status_code == 202 and response.json() == {"accepted": True, "queued": True}
+    assert queued == [([session.pk], 10)]
+    pending = frames.take_latest(session.pk)
+    assert pending.jpeg == jpeg() and abs(pending.received_at - time.time()) < 5
+
+
+def test_only_the_latest_waiting_frame_is_kept(session, queued, settings):
+    post(session.token, jpeg(colour=(1, 1, 1)))
+    frames.client().delete(f"frames:{session.pk}:rate")
+    second = post(session.token, jpeg(colour=(250, 250, 250)))
+    assert second.json() == {"accepted": True, "queued": False}
+    assert len(queued) == 1
+    assert frames.take_latest(session.pk).jpeg == jpeg(colour=(250, 250, 250))
+
+
+def test_stale_frames_expire_unanalysed(session, queued, settings):
+    settings.FRAME_TTL_SECONDS = 1
+    post(session.token, jpeg())
+    time.sleep(1.3)
+    assert frames.take_latest(session.pk) is None
+
+
+def test_frames_faster_than_the_exam_rate_are_refused(session, queued):
+    assert post(session.token, jpeg()).status_code == 202
+    response = post(session.token, jpeg())
+    assert response.status_code == 429
+    assert float(response["Retry-After"]) == 0.5  # half the 1 frame/s interval
+
+
+@pytest.mark.parametrize(
+    "body, content_type, status, message",
+    [
+        (b"", "image/jpeg", 400, "empty"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, "image/jpeg", 415, "must be a JPEG"),
+        (b"\xff\xd8\xff" + b"garbage" * 10, "image/jpeg", 400, "not a readable JPEG"),
+        (b"x" * 2_000_000, "image/jpeg", 413, "at most 1024 KB"),
+        (b"{}", "application/json", 415, "Unsupported media type"),
+    ],
+)
+def test_bad_frames_get_a_clear_error(session, queued, body, content_type, status, message):
+    response = post(session.token, body, content_type)
+    assert response.status_code == status
+    assert message in response.json()["detail"]
+    assert queued == []
+
+
+def test_oversized_dimensions_are_refused(session, queued):
+    response = post(session.token, jpeg(size=(2000, 1500)))
+    assert response.status_code == 413 and "px" in response.json()["detail"]
+
+
+def test_only_a_valid_session_token_may_send_frames(session, queued, invigilator):
+    assert post(None, jpeg()).status_code in (401, 403)
+    assert post("not-a-token", jpeg()).status_code == 401
+    staff = APIClient()
+    staff.force_authenticate(invigilator)
+    response = staff.post(reverse("frame-ingest"), jpeg(), content_type="image/jpeg")
+    assert response.status_code in (401, 403)
+    assert queued == []
+
+
+def test_frames_are_refused_after_the_session_finished_or_before_check_in(session, queued):
+    session.status = ExamSession.Status.FINISHED
+    session.save()
+    assert post(session.token, jpeg()).status_code == 409
+    session.status = ExamSession.Status.SCHEDULED
+    session.save()
+    exam = session.exam
+    exam.starts_at = timezone.now() + timedelta(hours=5)
+    exam.ends_at = exam.starts_at + timedelta(hours=1)
+    exam.save()
+    response = post(session.token, jpeg())
+    assert response.status_code == 409 and "not started" in response.json()["detail"]

@@ -1,0 +1,145 @@
+"""The whole loop on real processes: ASGI server, Celery worker, Redis, models.
+
+A student whose enrolment photo is someone else's streams a real webcam clip through
+`simulate_student`; the invigilator's WebSocket must receive an identity-mismatch flag,
+stored with its snapshot.
+"""
+
+import http.cookiejar
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+from websockets.sync.client import connect
+
+from invigilation.core.embedded_redis import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SETUP = """
+import json
+from datetime import timedelta
+from django.contrib.auth.models import Group, User
+from django.utils import timezone
+from invigilation.accounts.roles import ADMIN_GROUP
+from invigilation.exams.models import Exam
+from invigilation.exams.services import assign_invigilator, enrol_students
+from invigilation.students.models import Student
+admin = User.objects.create_user("boss", password="pw-boss-1234", is_staff=True)
+admin.groups.add(Group.objects.get(name=ADMIN_GROUP))
+watcher = User.objects.create_user("watcher", password="pw-watch-1234")
+now = timezone.now()
+exam = Exam.objects.create(
+    title="E2E", course="E2E1", starts_at=now, ends_at=now + timedelta(hours=1)
+)
+assign_invigilator(exam=exam, user=watcher)
+student = Student.objects.create(student_number="S42", full_name="Proxy Victim")
+session = enrol_students(exam=exam, students=[student])[0]
+print(json.dumps({"exam": exam.pk, "session": session.pk, "token": session.token}))
+"""
+
+
+@pytest.fixture
+def stack(tmp_path, redis_url):
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "INVIGILATION_VAR_DIR": str(tmp_path),
+        "REDIS_URL": redis_url,
+        "CHANNELS_PREFIX": f"e2e{os.getpid()}",
+    }
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    setup = subprocess.run([*manage, "shell", "-c", SETUP], cwd=ROOT, env=env, check=True,
+                           capture_output=True, text=True)  # fmt: skip
+    ids = json.loads(setup.stdout.strip().splitlines()[-1])
+    port = free_port()
+    log = tmp_path / "run.log"
+    server = subprocess.Popen(
+        [*manage, "run", "--no-demo", "--port", str(port)], cwd=ROOT, env=env,
+        stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while "Press Ctrl-C to stop." not in log.read_text():
+        assert server.poll() is None and time.monotonic() < deadline, log.read_text()
+        time.sleep(0.5)
+    yield {"url": f"http://127.0.0.1:{port}", "env": env, "media": tmp_path / "media", **ids}
+    server.send_signal(signal.SIGINT)
+    server.wait(timeout=30)
+
+
+def api_token(base: str, username: str, password: str) -> str:
+    body = urllib.parse.urlencode({"username": username, "password": password}).encode()
+    with urllib.request.urlopen(f"{base}/api/auth/token/", body) as response:
+        return json.loads(response.read())["token"]
+
+
+def upload_photo(base: str, token: str, name: str, data: bytes) -> dict:
+    boundary = "----e2e-boundary"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
+            f"Content-Type: image/jpeg\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    request = urllib.request.Request(
+        f"{base}/api/students/upload-photos/", body,
+        {"Authorization": f"Token {token}",
+         "Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )  # fmt: skip
+    with urllib.request.urlopen(request) as response:
+        return json.loads(response.read())
+
+
+def session_cookie(base: str, username: str, password: str) -> str:
+    """Log in through the login page, as a browser does; returns the Cookie header."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.open(f"{base}/accounts/login/")
+    csrf = next(c.value for c in jar if c.name == "csrftoken")
+    form = {"username": username, "password": password, "csrfmiddlewaretoken": csrf}
+    opener.open(urllib.request.Request(
+        f"{base}/accounts/login/", urllib.parse.urlencode(form).encode(),
+        {"Referer": f"{base}/accounts/login/"},
+    ))  # fmt: skip
+    assert any(c.name == "sessionid" for c in jar), "login failed"
+    return "; ".join(f"{c.name}={c.value}" for c in jar)
+
+
+def test_identity_mismatch_reaches_the_invigilators_socket(stack, shared_data):
+    base = stack["url"]
+    someone_else = sorted((shared_data / "lfw-dev" / "images").glob("*/*.jpg"))[0]
+    report = upload_photo(base, api_token(base, "boss", "pw-boss-1234"), "S42.jpg",
+                          someone_else.read_bytes())  # fmt: skip
+    assert report["succeeded"] == 1, report
+    ws_url = base.replace("http", "ws") + f"/ws/exams/{stack['exam']}/alerts/"
+    headers = {"Cookie": session_cookie(base, "watcher", "pw-watch-1234"), "Origin": base}
+    with connect(ws_url, additional_headers=headers, open_timeout=10) as socket:
+        student = subprocess.Popen(
+            [sys.executable, "manage.py", "simulate_student", "--session", stack["token"],
+             "--video", str(shared_data / "video" / "d13.mp4"), "--server", base,
+             "--max-frames", "20"],
+            cwd=ROOT, env=stack["env"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            message = json.loads(socket.recv(timeout=60))
+        finally:
+            student.kill()
+            output = student.communicate()[0].decode()
+    assert "checked in: NOT verified" in output
+    assert message["type"] == "flag", message
+    flag = message["flag"]
+    assert (flag["kind"], flag["student_number"], flag["session"]) == (
+        "identity_mismatch", "S42", stack["session"],
+    )  # fmt: skip
+    snapshots = list((stack["media"] / "snapshots").rglob("*.jpg"))
+    assert len(snapshots) == 1 and snapshots[0].stat().st_size > 5000
