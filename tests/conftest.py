@@ -21,6 +21,7 @@ from invigilation.students.models import Student
 
 ROOT = Path(__file__).resolve().parents[1]
 
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The real data sets beside the repository (../shared/data); tests skip without them."""

@@ -7,7 +7,7 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
 from django.db import connections
 
-from invigilation.proctoring.services import push_flag, raise_flag
+from invigilation.proctoring.services import push_event, push_flag, raise_flag, review_flag
 from invigilation.routing import websocket_urlpatterns
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
@@ -59,3 +59,22 @@ async def test_invigilator_cannot_join_another_exams_group(other_invigilator, ex
 async def test_anonymous_users_cannot_connect(exam):
     communicator, connected = await connect(AnonymousUser(), exam.pk)
     assert not connected
+
+
+async def test_reviews_and_student_status_reach_the_exams_dashboards(invigilator, sessions):
+    session = sessions["S001"]
+    communicator, _ = await connect(invigilator, session.exam_id)
+    status = {"session": session.pk, "face_count": 2, "at": "2026-01-01T00:00:00+00:00"}
+    await sync_to_async(push_event)(
+        exam_id=session.exam_id, event={"type": "session.status", "status": status}
+    )
+    assert await communicator.receive_json_from(timeout=5) == {"type": "status", "status": status}
+    flag = await sync_to_async(raise_flag)(session=session, kind="no_face")
+    await communicator.receive_json_from(timeout=5)  # the flag itself
+    await sync_to_async(review_flag)(
+        flag=flag, reviewer=invigilator, state="dismissed", note="camera glitch"
+    )
+    message = await communicator.receive_json_from(timeout=5)
+    assert message["type"] == "flag_reviewed"
+    assert (message["flag"]["id"], message["flag"]["review_state"]) == (flag.pk, "dismissed")
+    await communicator.disconnect()

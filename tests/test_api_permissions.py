@@ -123,3 +123,14 @@ def test_lists_are_paginated_and_filterable(api_as, exam_admin, make_exam):
     page = client.get(reverse("exam-list")).json()
     assert page["count"] == 55 and len(page["results"]) == 50 and page["next"]
     assert client.get(reverse("exam-list") + "?course=BULK").json()["count"] == 27
+
+
+def test_exam_rule_thresholds_are_validated(api_as, exam_admin, exam):
+    url = reverse("exam-detail", args=[exam.pk])
+    client = api_as(exam_admin)
+    ok = client.patch(url, {"rule_thresholds": {"no_face_seconds": 15}}, format="json")
+    assert ok.status_code == 200 and ok.json()["rule_thresholds"] == {"no_face_seconds": 15}
+    unknown = client.patch(url, {"rule_thresholds": {"bogus": 1}}, format="json")
+    assert unknown.status_code == 400 and "Unknown threshold(s): bogus" in str(unknown.json())
+    negative = client.patch(url, {"rule_thresholds": {"yaw_limit": -5}}, format="json")
+    assert negative.status_code == 400 and "positive" in str(negative.json())

@@ -162,15 +162,20 @@ def test_admin_upload_page_reports_per_file(client, exam_admin, students):
     assert "1</strong> succeeded" in page and "no student with the number" in page
 
 
-def test_photos_are_served_only_to_staff_with_permission(client, exam_admin, invigilator, students):
-    import_photos(uploads=[("S001.jpg", image_bytes())])
+def test_photos_are_served_only_to_staff_who_may_see_the_student(
+    client, exam_admin, invigilator, other_invigilator, sessions
+):
+    import_photos(uploads=[("S001.jpg", image_bytes())])  # S001 sits the first exam only
     url = reverse("students:photo", args=[EnrolmentPhoto.objects.get().pk])
-    client.force_login(invigilator)
+    client.force_login(other_invigilator)
+    assert client.get(url).status_code == 404
+    for user in (invigilator, exam_admin):
+        client.force_login(user)
+        response = client.get(url)
+        assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+        assert response["Cache-Control"] == "private, no-store"
+    client.logout()
     assert client.get(url).status_code == 403
-    client.force_login(exam_admin)
-    response = client.get(url)
-    assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
-    assert response["Cache-Control"] == "private, no-store"
 
 
 def test_api_upload(api_as, exam_admin, students):

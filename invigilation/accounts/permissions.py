@@ -20,3 +20,10 @@ class IsStaffReadOnlyOrAdmin(BasePermission):
         if request.method in SAFE_METHODS:
             return is_invigilator(request.user) or is_exam_admin(request.user)
         return is_exam_admin(request.user)
+
+
+class CanReviewFlags(BasePermission):
+    """Staff who may change flags; which flags is scoped by the view's queryset."""
+
+    def has_permission(self, request, view) -> bool:
+        return request.user.is_authenticated and request.user.has_perm("proctoring.change_flag")

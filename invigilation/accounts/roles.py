@@ -27,6 +27,7 @@ ROLE_PERMISSIONS = {
         "exams.view_examsession",
         "exams.view_attendance",
         "students.view_student",
+        "students.view_enrolmentphoto",
         "proctoring.view_flag",
         "proctoring.change_flag",
     ],

@@ -4,7 +4,8 @@ from django.shortcuts import render
 
 from invigilation.accounts.roles import is_exam_admin
 from invigilation.exams.selectors import exam_overview, exams_visible_to
-from invigilation.proctoring.selectors import flags_visible_to
+from invigilation.proctoring.rules import RuleSettings
+from invigilation.proctoring.selectors import flags_visible_to, live_grid
 
 
 @login_required
@@ -20,9 +21,15 @@ def exam_detail(request: HttpRequest, exam_id: int) -> HttpResponse:
     if exam is None:
         # 404, not 403: an invigilator learns nothing about exams that are not theirs.
         raise Http404("No such exam.")
-    sessions = exam.sessions.select_related("student", "attendance").order_by(
-        "student__student_number"
-    )
-    flags = flags_visible_to(user=request.user).filter(session__exam=exam)[:50]
-    context = {"exam": exam, "sessions": sessions, "flags": flags}
+    flags = flags_visible_to(user=request.user).filter(session__exam=exam)[:100]
+    sessions = list(live_grid(exam=exam))
+    for session in sessions:
+        probabilities = session.last_expression or {}
+        session.top_expression = max(probabilities, key=probabilities.get, default="")
+    context = {
+        "exam": exam,
+        "sessions": sessions,
+        "flags": flags,
+        "stale_after": RuleSettings(**exam.rule_thresholds).stream_stopped_seconds,
+    }
     return render(request, "dashboard/exam_detail.html", context)

@@ -23,6 +23,7 @@ class ExamSerializer(serializers.ModelSerializer):
             "check_multiple_faces",
             "check_gaze",
             "check_expression",
+            "rule_thresholds",
             "retention_days",
             "invigilators",
             "created_at",

@@ -13,7 +13,7 @@ from invigilation.exams.models import Exam, ExamSession
 from invigilation.proctoring import frames
 from invigilation.proctoring.models import Flag, FrameRecord
 from invigilation.proctoring.rules import FrameResult, RuleEvent, RuleSettings, SessionRules
-from invigilation.proctoring.services import raise_flag
+from invigilation.proctoring.services import push_event, raise_flag
 from invigilation.students.models import EnrolmentPhoto
 
 RULES_STATE_TTL = 24 * 3600
@@ -37,7 +37,22 @@ def process_latest_frame(*, session_id: int) -> FrameRecord | None:
         frames.save_rules_state(session_id, rules.state(), RULES_STATE_TTL)
         for event in events:
             _flag(session, event, pending.jpeg, result)
+        transaction.on_commit(lambda: push_event(exam_id=session.exam_id, event={
+            "type": "session.status", "status": session_status(record),
+        }))  # fmt: skip
     return record
+
+
+def session_status(record: FrameRecord) -> dict:
+    """What the live grid shows of a student after a frame."""
+    expression = record.expression or {}
+    return {
+        "session": record.session_id,
+        "at": record.captured_at.isoformat(),
+        "face_count": record.face_count,
+        "identity_match": record.identity_match,
+        "expression": max(expression, key=expression.get) if expression else None,
+    }
 
 
 def enrolment_for(session: ExamSession) -> vision.Enrolment | None:
@@ -112,7 +127,7 @@ def frame_result(record: FrameRecord) -> FrameResult:
     )
 
 
-def _flag(session: ExamSession, event: RuleEvent, jpeg: bytes, result) -> Flag:
+def _flag(session: ExamSession, event: RuleEvent, jpeg: bytes | None, result) -> Flag:
     return raise_flag(
         session=session,
         kind=event.kind,
@@ -121,7 +136,7 @@ def _flag(session: ExamSession, event: RuleEvent, jpeg: bytes, result) -> Flag:
         message=event.message,
         evidence=event.measurements,
         raised_at=dt.datetime.fromtimestamp(event.at, tz=dt.UTC),
-        snapshot=annotated_snapshot(jpeg, result),
+        snapshot=annotated_snapshot(jpeg, result) if jpeg else None,
     )
 
 
@@ -138,3 +153,24 @@ def annotated_snapshot(jpeg: bytes, result: vision.FrameAnalysis) -> bytes:
             cv2.putText(image, label, (left, max(12, top - 6)), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
                         colour, 1, cv2.LINE_AA)  # fmt: skip
     return cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
+
+
+def flag_stopped_streams(*, now: float) -> list[Flag]:
+    """Flag running sessions whose frames stopped arriving (the browser closed, say)."""
+    current = dt.datetime.fromtimestamp(now, tz=dt.UTC)
+    running = ExamSession.objects.filter(
+        status=ExamSession.Status.IN_PROGRESS, exam__starts_at__lte=current,
+        exam__ends_at__gte=current,
+    ).select_related("exam", "student")  # fmt: skip
+    flags = []
+    for session in running:
+        with frames.session_lock(session.pk):
+            state = frames.rules_state(session.pk)
+            if state is None:
+                continue  # no frame yet: the student has not started streaming
+            rules = SessionRules(rule_settings(session.exam), state)
+            event = rules.check_stream(now)
+            frames.save_rules_state(session.pk, rules.state(), RULES_STATE_TTL)
+        if event:
+            flags.append(_flag(session, event, None, None))
+    return flags

@@ -1,18 +1,26 @@
 import django_filters
 from django.conf import settings
+from django.http import FileResponse, Http404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
 from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from invigilation.accounts.authentication import ExamSessionTokenAuthentication
-from invigilation.accounts.permissions import IsExamSessionHolder, IsStaffReadOnlyOrAdmin
+from invigilation.accounts.permissions import (
+    CanReviewFlags,
+    IsExamSessionHolder,
+    IsStaffReadOnlyOrAdmin,
+)
 from invigilation.proctoring.ingest import FrameRefused, accept_frame, check_in_with_photo
 from invigilation.proctoring.models import Flag
 from invigilation.proctoring.selectors import flags_visible_to
-from invigilation.proctoring.serializers import FlagSerializer
+from invigilation.proctoring.serializers import FlagReviewInputSerializer, FlagSerializer
+from invigilation.proctoring.services import ReviewRefused, review_flag
 
 
 class FlagFilter(django_filters.FilterSet):
@@ -34,7 +42,31 @@ class FlagViewSet(viewsets.ReadOnlyModelViewSet):
     ordering_fields = ["raised_at", "severity", "confidence"]
 
     def get_queryset(self):
-        return flags_visible_to(user=self.request.user)
+        return flags_visible_to(user=self.request.user).prefetch_related("reviews__reviewer")
+
+    @extend_schema(request=FlagReviewInputSerializer, responses=FlagSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[CanReviewFlags])
+    def review(self, request: Request, pk: str) -> Response:
+        """Confirm, dismiss or escalate the flag, with a note (kept in its audit trail)."""
+        flag = self.get_object()
+        form = FlagReviewInputSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            review_flag(flag=flag, reviewer=request.user, **form.validated_data)
+        except ReviewRefused as exc:
+            return Response({"detail": str(exc)}, status=400)
+        return Response(FlagSerializer(self.get_object()).data)
+
+    @extend_schema(responses={(200, "image/jpeg"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"])
+    def snapshot(self, request: Request, pk: str) -> FileResponse:
+        """The evidence frame, with the faces boxed."""
+        flag = self.get_object()
+        if not flag.snapshot:
+            raise Http404("This flag has no snapshot.")
+        response = FileResponse(flag.snapshot.open("rb"), content_type="image/jpeg")
+        response["Cache-Control"] = "private, no-store"
+        return response
 
 
 class FrameAcceptedSerializer(serializers.Serializer):

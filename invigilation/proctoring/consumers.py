@@ -25,6 +25,12 @@ class ExamAlertsConsumer(AsyncJsonWebsocketConsumer):
     async def flag_raised(self, event: dict) -> None:
         await self.send_json({"type": "flag", "flag": event["flag"]})
 
+    async def flag_reviewed(self, event: dict) -> None:
+        await self.send_json({"type": "flag_reviewed", "flag": event["flag"]})
+
+    async def session_status(self, event: dict) -> None:
+        await self.send_json({"type": "status", "status": event["status"]})
+
     @database_sync_to_async
     def _may_watch(self, exam_id: int) -> bool:
         exam = Exam.objects.filter(pk=exam_id).first()

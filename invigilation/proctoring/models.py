@@ -77,3 +77,19 @@ class FrameRecord(models.Model):
 
     def __str__(self) -> str:
         return f"Frame of {self.session} at {self.captured_at:%H:%M:%S}"
+
+
+class FlagReview(models.Model):
+    """One review decision on a flag. Rows are only ever added: the audit trail."""
+
+    flag = models.ForeignKey(Flag, on_delete=models.CASCADE, related_name="reviews")
+    state = models.CharField(max_length=16, choices=Flag.Review.choices)
+    note = models.TextField()
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    reviewed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["reviewed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_state_display()} by {self.reviewer} at {self.reviewed_at:%H:%M:%S}"

@@ -5,13 +5,14 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
 from invigilation.exams.models import ExamSession
 from invigilation.proctoring.groups import exam_group
-from invigilation.proctoring.models import Flag
+from invigilation.proctoring.models import Flag, FlagReview
 
 
 def raise_flag(
@@ -54,11 +55,40 @@ def flag_event(flag: Flag) -> dict[str, Any]:
         "confidence": flag.confidence,
         "message": flag.message,
         "raised_at": flag.raised_at.isoformat(),
+        "review_state": flag.review_state,
+        "has_snapshot": bool(flag.snapshot),
     }
 
 
 def push_flag(*, flag: Flag) -> None:
-    layer = get_channel_layer()
-    async_to_sync(layer.group_send)(
-        exam_group(flag.session.exam_id), {"type": "flag.raised", "flag": flag_event(flag)}
+    push_event(
+        exam_id=flag.session.exam_id, event={"type": "flag.raised", "flag": flag_event(flag)}
     )
+
+
+REVIEW_STATES = {Flag.Review.CONFIRMED, Flag.Review.DISMISSED, Flag.Review.ESCALATED}
+
+
+class ReviewRefused(ValueError):
+    pass
+
+
+@transaction.atomic
+def review_flag(*, flag: Flag, reviewer: AbstractBaseUser, state: str, note: str) -> FlagReview:
+    """Record a decision with its reason; earlier decisions stay in the audit trail."""
+    if state not in REVIEW_STATES:
+        raise ReviewRefused(f"A review confirms, dismisses or escalates, not {state!r}.")
+    if not note.strip():
+        raise ReviewRefused("Say why: a review needs a note.")
+    review = FlagReview.objects.create(flag=flag, state=state, note=note.strip(), reviewer=reviewer)
+    flag.review_state, flag.reviewed_by, flag.reviewed_at = state, reviewer, review.reviewed_at
+    flag.review_note = review.note
+    flag.save(update_fields=["review_state", "reviewed_by", "reviewed_at", "review_note"])
+    transaction.on_commit(lambda: push_event(
+        exam_id=flag.session.exam_id, event={"type": "flag.reviewed", "flag": flag_event(flag)}
+    ))  # fmt: skip
+    return review
+
+
+def push_event(*, exam_id: int, event: dict[str, Any]) -> None:
+    async_to_sync(get_channel_layer().group_send)(exam_group(exam_id), event)

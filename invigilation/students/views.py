@@ -4,13 +4,16 @@ from django.contrib.auth.decorators import permission_required
 from django.http import FileResponse, HttpRequest
 from django.shortcuts import get_object_or_404
 
+from invigilation.exams.selectors import students_visible_to
 from invigilation.students.models import EnrolmentPhoto
 
 
 @permission_required("students.view_enrolmentphoto", raise_exception=True)
 def photo_file(request: HttpRequest, photo_id: int) -> FileResponse:
     """Enrolment photos are biometric data: served only to staff allowed to see them."""
-    photo = get_object_or_404(EnrolmentPhoto, pk=photo_id)
+    # Invigilators see the photos of their exams' students only.
+    students = students_visible_to(user=request.user)
+    photo = get_object_or_404(EnrolmentPhoto, pk=photo_id, student__in=students)
     response = FileResponse(
         photo.image.open("rb"), content_type=mimetypes.guess_type(photo.image.name)[0]
     )

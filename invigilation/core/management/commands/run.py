@@ -43,6 +43,7 @@ class Command(BaseCommand):
             self._spawn("celery", [
                 "-m", "celery", "-A", "invigilation", "worker", "--loglevel", "info",
                 "--concurrency", str(concurrency), "--hostname", f"worker-{port}@%h",
+                "--beat", "--schedule", str(settings.VAR_DIR / "celerybeat-schedule"),
             ], env),
             self._spawn("web", [
                 "-m", "daphne", "-b", host, "-p", str(port), "invigilation.asgi:application",
