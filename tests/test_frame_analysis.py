@@ -9,6 +9,7 @@ import pytest
 from invigilation.proctoring import frames
 from invigilation.proctoring.analysis import process_latest_frame
 from invigilation.proctoring.models import Flag, FrameRecord
+from invigilation.proctoring.tasks import analyse_latest_frame
 from invigilation.students.services import add_photo
 
 pytestmark = pytest.mark.django_db
@@ -66,7 +67,10 @@ def test_a_proxy_test_taker_raises_an_identity_mismatch_flag_with_a_snapshot(
     assert Path(flag.snapshot.path).is_file()
     snapshot = cv2.imread(flag.snapshot.path)
     assert max(snapshot.shape[:2]) == 640  # the frame itself, boxed
-    assert len(pushed) == 1  # the dashboard push waits for the commit
+    # The dashboard pushes (one status per frame, the flag once) wait for the commit.
+    assert [callback.__qualname__.split(".")[0] for callback in pushed] == [
+        "process_latest_frame", "process_latest_frame", "raise_flag", "process_latest_frame",
+    ]  # fmt: skip
 
 
 def test_the_enrolled_student_raises_nothing(session, clip):
@@ -79,3 +83,11 @@ def test_the_enrolled_student_raises_nothing(session, clip):
 def test_a_frame_that_expired_before_a_worker_took_it_is_skipped(session):
     assert process_latest_frame(session_id=session.pk) is None
     assert not FrameRecord.objects.exists()
+
+
+def test_the_celery_task_analyses_the_waiting_frame(session, clip):
+    frames.put_latest(session.pk, frames.PendingFrame(clip[0], time.time()))
+    analyse_latest_frame.apply(args=[session.pk]).get()
+    record = FrameRecord.objects.get(session=session)
+    assert record.face_count == 1 and record.identity_match is None  # no enrolment photo yet
+    assert frames.take_latest(session.pk) is None  # consumed

@@ -1,5 +1,7 @@
 from django.contrib import admin
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
 from invigilation.exams.models import Attendance, Exam, ExamSession, InvigilatorAssignment
 from invigilation.exams.services import assign_invigilator
@@ -65,9 +67,10 @@ class ExamSessionAdmin(admin.ModelAdmin):
     autocomplete_fields = ["student", "exam"]
     readonly_fields = ["capture_link", "started_at", "finished_at"]
 
-    @admin.display(description="Capture token")
+    @admin.display(description="Student's capture link")
     def capture_link(self, session: ExamSession) -> str:
-        return session.token
+        url = reverse("proctoring:capture", args=[session.token])
+        return format_html('<a href="{}">{}</a>', url, url)
 
 
 @admin.register(Attendance)
