@@ -37,17 +37,14 @@ def clip(shared_data) -> list[bytes]:
 
 @pytest.fixture
 def session(sessions):
-    session = sessions["S001"]
-    frames.client().delete(f"rules:{session.pk}")
-    yield session
-    frames.client().delete(f"rules:{session.pk}")
+    return sessions["S001"]
 
 
 def feed(session, jpegs: list[bytes]) -> list[FrameRecord]:
     start = time.time()
     records = []
     for second, jpeg in enumerate(jpegs):
-        frames.put_latest(session.pk, frames.PendingFrame(jpeg, start + second))
+        frames.put_latest(session, frames.PendingFrame(jpeg, start + second))
         records.append(process_latest_frame(session_id=session.pk))
     return records
 
@@ -86,8 +83,8 @@ def test_a_frame_that_expired_before_a_worker_took_it_is_skipped(session):
 
 
 def test_the_celery_task_analyses_the_waiting_frame(session, clip):
-    frames.put_latest(session.pk, frames.PendingFrame(clip[0], time.time()))
+    frames.put_latest(session, frames.PendingFrame(clip[0], time.time()))
     analyse_latest_frame.apply(args=[session.pk]).get()
     record = FrameRecord.objects.get(session=session)
     assert record.face_count == 1 and record.identity_match is None  # no enrolment photo yet
-    assert frames.take_latest(session.pk) is None  # consumed
+    assert frames.take_latest(session) is None  # consumed

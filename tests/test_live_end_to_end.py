@@ -115,6 +115,14 @@ def session_cookie(base: str, username: str, password: str) -> str:
     return "; ".join(f"{c.name}={c.value}" for c in jar)
 
 
+def receive_until_flag(socket, deadline: float) -> list[dict]:
+    """Every message up to the first flag: the per-frame student status comes first."""
+    messages = []
+    while not messages or messages[-1]["type"] != "flag":
+        messages.append(json.loads(socket.recv(timeout=max(0.1, deadline - time.monotonic()))))
+    return messages
+
+
 def test_identity_mismatch_reaches_the_invigilators_socket(stack, shared_data):
     base = stack["url"]
     someone_else = sorted((shared_data / "lfw-dev" / "images").glob("*/*.jpg"))[0]
@@ -131,13 +139,14 @@ def test_identity_mismatch_reaches_the_invigilators_socket(stack, shared_data):
             cwd=ROOT, env=stack["env"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         )  # fmt: skip
         try:
-            message = json.loads(socket.recv(timeout=60))
+            messages = receive_until_flag(socket, deadline=time.monotonic() + 90)
         finally:
             student.kill()
             output = student.communicate()[0].decode()
     assert "checked in: NOT verified" in output
-    assert message["type"] == "flag", message
-    flag = message["flag"]
+    statuses = [m["status"] for m in messages if m["type"] == "status"]
+    assert statuses and all(s["identity_match"] is False for s in statuses), statuses
+    flag = messages[-1]["flag"]
     assert (flag["kind"], flag["student_number"], flag["session"]) == (
         "identity_mismatch", "S42", stack["session"],
     )  # fmt: skip

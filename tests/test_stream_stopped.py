@@ -17,9 +17,8 @@ def streaming(sessions):
     check_in(session=session, verified=True, distance=0.3)
     rules = SessionRules(rule_settings(session.exam))
     rules.observe(FrameResult(at=time.time() - 30, face_count=1))
-    frames.save_rules_state(session.pk, rules.state(), 60)
-    yield session
-    frames.client().delete(f"rules:{session.pk}", f"rules:{sessions['S002'].pk}")
+    frames.save_rules_state(session, rules.state(), 60)
+    return session
 
 
 def test_a_silent_stream_is_flagged_once(streaming, django_capture_on_commit_callbacks):

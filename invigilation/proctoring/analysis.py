@@ -20,21 +20,21 @@ RULES_STATE_TTL = 24 * 3600
 
 
 def process_latest_frame(*, session_id: int) -> FrameRecord | None:
-    pending = frames.take_latest(session_id)
+    session = ExamSession.objects.select_related("exam", "student").get(pk=session_id)
+    pending = frames.take_latest(session)
     if pending is None:
         return None  # expired: a newer frame will come
-    session = ExamSession.objects.select_related("exam", "student").get(pk=session_id)
     try:
         result = vision.analyse_frame(
             pending.jpeg, enrolment_for(session), checks_for(session.exam)
         )
     except vision.InvalidImage:
         return None  # ingestion checked the header; a body that still fails is dropped
-    with frames.session_lock(session_id), transaction.atomic():
+    with frames.session_lock(session), transaction.atomic():
         record = _record(session, pending.received_at, result)
-        rules = SessionRules(rule_settings(session.exam), frames.rules_state(session_id))
+        rules = SessionRules(rule_settings(session.exam), frames.rules_state(session))
         events = rules.observe(frame_result(record))
-        frames.save_rules_state(session_id, rules.state(), RULES_STATE_TTL)
+        frames.save_rules_state(session, rules.state(), RULES_STATE_TTL)
         for event in events:
             _flag(session, event, pending.jpeg, result)
         transaction.on_commit(lambda: push_event(exam_id=session.exam_id, event={
@@ -164,13 +164,13 @@ def flag_stopped_streams(*, now: float) -> list[Flag]:
     ).select_related("exam", "student")  # fmt: skip
     flags = []
     for session in running:
-        with frames.session_lock(session.pk):
-            state = frames.rules_state(session.pk)
+        with frames.session_lock(session):
+            state = frames.rules_state(session)
             if state is None:
                 continue  # no frame yet: the student has not started streaming
             rules = SessionRules(rule_settings(session.exam), state)
             event = rules.check_stream(now)
-            frames.save_rules_state(session.pk, rules.state(), RULES_STATE_TTL)
+            frames.save_rules_state(session, rules.state(), RULES_STATE_TTL)
         if event:
             flags.append(_flag(session, event, None, None))
     return flags

@@ -26,9 +26,9 @@ def accept_frame(*, session: ExamSession, jpeg: bytes) -> bool:
     _check_session(session)
     _check_jpeg(jpeg)
     interval = 0.5 / session.exam.sampling_fps  # twice the exam's rate, for jittery clients
-    if not frames.admit(session.pk, interval):
+    if not frames.admit(session, interval):
         raise FrameRefused(429, "Frames are arriving faster than the exam's rate.", interval)
-    queued = frames.put_latest(session.pk, frames.PendingFrame(jpeg, time.time()))
+    queued = frames.put_latest(session, frames.PendingFrame(jpeg, time.time()))
     if queued:
         analyse_latest_frame.apply_async(args=[session.pk], expires=settings.FRAME_TTL_SECONDS)
     return queued

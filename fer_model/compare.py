@@ -1,0 +1,101 @@
+"""Reproduce the paper's comparison: baseline CNN vs covariance pooling, FC layers, epochs.
+
+Each configuration is trained on Usage=Training, then its best-on-PublicTest checkpoint is
+evaluated on PublicTest and on an image-folder dataset (JAFFE: cross-dataset generalisation).
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+from .augment import AugmentConfig
+from .evaluate import evaluate, load_eval_split
+from .models import default_config
+from .predict import FERPredictor
+from .train import TrainConfig, train
+
+
+def run_comparison(
+    data: str,
+    jaffe: str | None,
+    epochs: list[int],
+    fc_layers: list[int],
+    models: list[str],
+    runs_dir: str,
+    limit: int = 0,
+    threads: int = 2,
+) -> list[dict[str, Any]]:
+    public = load_eval_split(data, "PublicTest", limit)
+    cross = load_eval_split(jaffe) if jaffe else None
+    rows = []
+    for name, fc, n_epochs in itertools.product(models, fc_layers, epochs):
+        out = Path(runs_dir) / f"{name}-fc{fc}-e{n_epochs}"
+        cfg = TrainConfig(
+            data=data,
+            out_dir=str(out),
+            epochs=n_epochs,
+            threads=threads,
+            limit=limit,
+            augment=AugmentConfig(),
+        )
+        metrics = train(default_config(name, fc_layers=fc), cfg)
+        predictor = FERPredictor.from_checkpoint(out / "best.pt", optimize=False)
+        rows.append(
+            {
+                "model": name,
+                "fc_layers": fc,
+                "epochs": n_epochs,
+                "train_s": round(metrics["wall_s"], 1),
+                "public_test": evaluate(predictor, public)["accuracy"],
+                "jaffe": evaluate(predictor, cross)["accuracy"] if cross is not None else None,
+            }
+        )
+    return rows
+
+
+def to_markdown(rows: list[dict[str, Any]], note: str = "") -> str:
+    head = "| model | FC layers | epochs | train time (s) | PublicTest acc | JAFFE acc |\n"
+    head += "|---|---|---|---|---|---|\n"
+    fmt = lambda v: "n/a" if v is None else f"{100 * v:.1f}%"  # noqa: E731
+    body = "".join(
+        f"| {r['model']} | {r['fc_layers']} | {r['epochs']} | {r['train_s']} | "
+        f"{fmt(r['public_test'])} | {fmt(r['jaffe'])} |\n"
+        for r in rows
+    )
+    return f"# Model comparison (FER2013 paper setup)\n\n{note}\n\n{head}{body}"
+
+
+def plot_rows(rows: list[dict[str, Any]], path: str | Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [f"{r['model']}\nfc{r['fc_layers']} e{r['epochs']}" for r in rows]
+    xs = range(len(rows))
+    fig, ax = plt.subplots(figsize=(max(5, 1.3 * len(rows)), 4))
+    ax.bar([x - 0.2 for x in xs], [r["public_test"] for r in rows], 0.4, label="FER2013 PublicTest")
+    ax.bar(
+        [x + 0.2 for x in xs], [r["jaffe"] or 0 for r in rows], 0.4, label="JAFFE (cross-dataset)"
+    )
+    ax.set_xticks(list(xs), labels, fontsize=8)
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(0, 1)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def write_report(
+    rows: list[dict[str, Any]], out_stem: str | Path, note: str = ""
+) -> tuple[Path, Path]:
+    """Writes <out_stem>.md and <out_stem>.png."""
+    stem = Path(out_stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    md, png = stem.with_suffix(".md"), stem.with_suffix(".png")
+    md.write_text(to_markdown(rows, note) + f"\n![comparison]({png.name})\n")
+    plot_rows(rows, png)
+    return md, png

@@ -1,0 +1,89 @@
+"""`python -m invigilation.vision {evaluate-pairs,calibrate,bench,compare-detectors}`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .datasets import data_dir
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    result = args.run(args)
+    if getattr(args, "json", False):
+        print(json.dumps(result))
+    else:
+        _print_table(result)
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> dict:
+    from .bench import single_thread  # noqa: PLC0415 - keep CLI start-up light
+    from .evaluate import evaluate_pairs  # noqa: PLC0415
+
+    single_thread()
+    return evaluate_pairs(Path(args.pairs), Path(args.images))
+
+
+def _calibrate(args: argparse.Namespace) -> dict:
+    from .bench import single_thread  # noqa: PLC0415
+    from .evaluate import calibrate  # noqa: PLC0415
+
+    single_thread()
+    return calibrate(Path(args.pairs), Path(args.images))
+
+
+def _bench(args: argparse.Namespace) -> dict:
+    from .bench import bench  # noqa: PLC0415
+
+    return bench(Path(args.video), args.frames, identity_every=args.identity_every)
+
+
+def _compare(args: argparse.Namespace) -> list[dict]:
+    from .compare import compare_detectors  # noqa: PLC0415
+
+    lfw = Path(args.data) / "lfw-dev"
+    videos = sorted((Path(args.data) / "video").glob("*.mp4"))
+    return compare_detectors(lfw / "pairs.tsv", lfw / "images", videos)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m invigilation.vision", description=__doc__)
+    sub = parser.add_subparsers(required=True)
+    for name, run, help_ in [
+        ("evaluate-pairs", _evaluate, "verification accuracy at the shipped threshold"),
+        ("calibrate", _calibrate, "best threshold on a pairs list (used once, on lfw-dev)"),
+    ]:
+        p = sub.add_parser(name, help=help_)
+        p.add_argument("--pairs", required=True, help="TSV with header image_a, image_b, same")
+        p.add_argument("--images", required=True, help="folder the TSV paths are relative to")
+        p.add_argument("--json", action="store_true", help="one JSON object on stdout")
+        p.set_defaults(run=run)
+    p = sub.add_parser("bench", help="per-stage ms per 640-px frame of a video, one thread")
+    p.add_argument("--video", required=True)
+    p.add_argument("--frames", type=int, default=None, help="limit the frames measured")
+    p.add_argument(
+        "--identity-every", type=int, default=1, help="embed + verify on every N-th frame only"
+    )
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_bench)
+    p = sub.add_parser("compare-detectors", help="the detector table in RESULTS.md")
+    p.add_argument("--data", default=str(data_dir()), help="the shared data folder")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_compare)
+    return parser
+
+
+def _print_table(result: dict | list[dict]) -> None:
+    rows = result if isinstance(result, list) else [result]
+    keys = list(rows[0])
+    print(" | ".join(keys))
+    for row in rows:
+        print(" | ".join(str(row[k]) for k in keys))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""One call per webcam frame: faces, identity, expression, head pose and image quality."""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+
+import cv2
+
+from .detect import Box, detect_faces_rgb, fallback_detector, frame_detector, shape_predictor_5
+from .embed import embed_rgb, face_encoder
+from .expression import Expression, expression_model, expressions
+from .images import ImageInput, load_image
+from .pose import HeadPose, head_pose, shape_predictor_68
+from .quality import Quality, assess_quality
+from .verify import Enrolment, Match, verify
+
+
+@dataclass(frozen=True)
+class Checks:
+    """Which checks to run; a disabled check costs nothing. Detection always runs."""
+
+    identity: bool = True
+    expression: bool = True
+    gaze: bool = True
+    quality: bool = True
+
+
+@dataclass
+class FaceAnalysis:
+    box: Box
+    score: float
+    identity: Match | None = None  # None when identity is off or no enrolment was given
+    expression: Expression | None = None
+    head_pose: HeadPose | None = None
+
+
+@dataclass
+class FrameAnalysis:
+    width: int
+    height: int
+    faces: list[FaceAnalysis]
+    quality: Quality | None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def face_count(self) -> int:
+        return len(self.faces)
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.ms: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str):
+        start = time.perf_counter()
+        yield
+        self.ms[name] = round(self.ms.get(name, 0.0) + 1000 * (time.perf_counter() - start), 3)
+
+
+def analyse_frame(
+    frame: ImageInput, enrolment: Enrolment | None = None, checks: Checks | None = None
+) -> FrameAnalysis:
+    """Analyse one frame (JPEG/PNG bytes or BGR array); raises `InvalidImage` on bad input."""
+    checks = checks or Checks()
+    timer, start = _Timer(), time.perf_counter()
+    with timer.stage("decode"):
+        bgr = load_image(frame)
+        rgb = bgr[:, :, ::-1].copy()
+    with timer.stage("detect"):
+        found = detect_faces_rgb(rgb)
+    faces = [FaceAnalysis(f.box, f.score) for f in found]
+    if checks.identity and enrolment is not None and enrolment.ok:
+        for face, result in zip(found, faces, strict=True):
+            with timer.stage("embed"):
+                embedding = embed_rgb(rgb, face)
+            with timer.stage("verify"):
+                result.identity = verify(embedding, enrolment)
+    grey = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY) if checks.expression or checks.quality else None
+    if checks.expression and faces:
+        with timer.stage("expression"):
+            for result, expr in zip(faces, expressions(grey, [f.box for f in faces]), strict=True):
+                result.expression = expr
+    if checks.gaze:
+        with timer.stage("pose"):
+            for result in faces:
+                result.head_pose = head_pose(rgb, result.box)
+    quality = None
+    if checks.quality:
+        with timer.stage("quality"):
+            quality = assess_quality(grey)
+    timer.ms["total"] = round(1000 * (time.perf_counter() - start), 3)
+    return FrameAnalysis(bgr.shape[1], bgr.shape[0], faces, quality, timer.ms)
+
+
+def checks_for_frame(index: int, identity_every: int = 1, base: Checks | None = None) -> Checks:
+    """`base` with identity on only every `identity_every`-th frame (index 0 included).
+
+    The dlib embedder costs ~100+ ms on one core; verifying e.g. every 10th frame (3 per second
+    at 30 fps) while detection runs on every frame keeps the mean frame cost low.
+    """
+    base = base or Checks()
+    return replace(base, identity=base.identity and index % identity_every == 0)
+
+
+def warm_up(checks: Checks | None = None) -> None:
+    """Load the models `checks` need now (e.g. at worker start), not on the first frame."""
+    checks = checks or Checks()
+    for load in (frame_detector, fallback_detector, shape_predictor_5):
+        load()
+    if checks.identity:
+        face_encoder()
+    if checks.expression:
+        expression_model()
+    if checks.gaze:
+        shape_predictor_68()
