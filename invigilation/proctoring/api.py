@@ -82,27 +82,29 @@ class JPEGParser(BaseParser):
         return stream.read(settings.FRAME_MAX_BYTES + 1) if stream else b""
 
 
-def _refusal(refused: FrameRefused) -> Response:
-    headers = {"Retry-After": f"{refused.retry_after:.1f}"} if refused.retry_after else {}
-    return Response({"detail": refused.message}, status=refused.status, headers=headers)
-
-
-class FrameIngestView(APIView):
-    """A webcam frame from the student's capture page: the raw JPEG as the request body."""
+class StudentJPEGView(APIView):
+    """A JPEG from the student's camera as the request body, under their session token."""
 
     authentication_classes = [ExamSessionTokenAuthentication]
     permission_classes = [IsExamSessionHolder]
     parser_classes = [JPEGParser]
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if not isinstance(exc, FrameRefused):
+            return super().handle_exception(exc)
+        headers = {"Retry-After": f"{exc.retry_after:.1f}"} if exc.retry_after else {}
+        return Response({"detail": exc.message}, status=exc.status, headers=headers)
+
+
+class FrameIngestView(StudentJPEGView):
+    """A webcam frame from the capture page, queued for analysis."""
 
     @extend_schema(
         request={"image/jpeg": {"type": "string", "format": "binary"}},
         responses={202: FrameAcceptedSerializer},
     )
     def post(self, request: Request) -> Response:
-        try:
-            queued = accept_frame(session=request.auth, jpeg=request.data)
-        except FrameRefused as refused:
-            return _refusal(refused)
+        queued = accept_frame(session=request.auth, jpeg=request.data)
         return Response({"accepted": True, "queued": queued}, status=202)
 
 
@@ -112,20 +114,13 @@ class CheckInResultSerializer(serializers.Serializer):
     verification_distance = serializers.FloatField(allow_null=True)
 
 
-class CheckInView(APIView):
-    """The student's identity check at the start of the exam: one JPEG from the camera."""
-
-    authentication_classes = [ExamSessionTokenAuthentication]
-    permission_classes = [IsExamSessionHolder]
-    parser_classes = [JPEGParser]
+class CheckInView(StudentJPEGView):
+    """The student's identity check at the start of the exam: one photo from the camera."""
 
     @extend_schema(
         request={"image/jpeg": {"type": "string", "format": "binary"}},
         responses={200: CheckInResultSerializer},
     )
     def post(self, request: Request) -> Response:
-        try:
-            attendance = check_in_with_photo(session=request.auth, jpeg=request.data)
-        except FrameRefused as refused:
-            return _refusal(refused)
+        attendance = check_in_with_photo(session=request.auth, jpeg=request.data)
         return Response(CheckInResultSerializer(attendance).data)

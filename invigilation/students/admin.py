@@ -98,19 +98,11 @@ class StudentAdmin(admin.ModelAdmin):
             raise PermissionDenied
 
     def _form_page(self, request: HttpRequest, title: str, form) -> HttpResponse:
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "form": form,
-            "opts": self.model._meta,
-        }
-        return render(request, "admin/students/student/upload_form.html", context)
+        return self._page(request, "upload_form.html", title=title, form=form)
 
     def _report(self, request: HttpRequest, title: str, report) -> HttpResponse:
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "report": report,
-            "opts": self.model._meta,
-        }
-        return render(request, "admin/students/student/import_report.html", context)
+        return self._page(request, "import_report.html", title=title, report=report)
+
+    def _page(self, request: HttpRequest, template: str, **context) -> HttpResponse:
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, **context}
+        return render(request, f"admin/students/student/{template}", context)
