@@ -60,6 +60,11 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--checkpoint", default=None, help="default: fer_model/weights/default.pt")
     p.add_argument("--tta", action="store_true", help="ten-crop + flip averaging")
+    p.add_argument(
+        "--face-crop",
+        action="store_true",
+        help="image folders: crop faces with invigilation.vision's detector, as live frames are",
+    )
     p.add_argument("--plot", default=None, help="write a confusion-matrix PNG here")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--limit", type=int, default=0)
@@ -124,6 +129,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _vision_cropper():
+    # Optional dependency: the product's face detector (dlib), only when asked for.
+    from invigilation.vision.expression import fer_face_crop
+
+    return fer_face_crop
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     import torch
 
@@ -131,8 +143,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .predict import FERPredictor
 
     torch.set_num_threads(args.threads)
+    cropper = _vision_cropper() if args.face_crop else None
     try:
-        ds = load_eval_split(args.data, args.usage, args.limit)
+        ds = load_eval_split(args.data, args.usage, args.limit, cropper)
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -8,13 +8,19 @@ from typing import Any
 
 import numpy as np
 
-from .data import FaceDataset, load_dataset
+from .data import FaceCropper, FaceDataset, load_dataset
 from .predict import FERPredictor
 
 
-def load_eval_split(path: str | Path, usage: str = "PublicTest", limit: int = 0) -> FaceDataset:
-    """CSV: the rows of `usage` (error if none); image folder: every image."""
-    ds = load_dataset(path)
+def load_eval_split(
+    path: str | Path,
+    usage: str = "PublicTest",
+    limit: int = 0,
+    face_cropper: FaceCropper | None = None,
+) -> FaceDataset:
+    """CSV: the rows of `usage` (error if none); image folder: every image (face-cropped if a
+    cropper is given; images where it finds no face are reported and left out)."""
+    ds = load_dataset(path, face_cropper)
     if Path(path).is_file():
         ds = ds.subset(usage)
         if len(ds) == 0:

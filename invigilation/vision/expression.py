@@ -10,7 +10,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from .detect import Box
+from .detect import Box, detect_faces
 
 CLASS_NAMES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 CROP_MARGIN = 0.15  # FER2013 crops show a little forehead and jaw around the face box
@@ -61,6 +61,15 @@ def face_crop(grey: np.ndarray, box: Box) -> np.ndarray:
     if pad:
         grey = cv2.copyMakeBorder(grey, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
     return grey[y0 + pad : y1 + pad, x0 + pad : x1 + pad]
+
+
+def fer_face_crop(grey: np.ndarray) -> np.ndarray | None:
+    """The largest face of a grey photo, cropped as live frames are (a fer_model FaceCropper)."""
+    faces = detect_faces(cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR))
+    if not faces:
+        return None
+    box = max((f.box for f in faces), key=lambda b: (b[2] - b[0]) * (b[3] - b[1]))
+    return face_crop(grey, box)
 
 
 def expressions(grey: np.ndarray, boxes: list[Box]) -> list[Expression]:
