@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     # After the apps whose permissions its post_migrate role setup hands out.
     "invigilation.accounts",
     "invigilation.dashboard",
+    "invigilation.retention",
 ]
 
 MIDDLEWARE = [
@@ -108,6 +109,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "invigilation.proctoring.tasks.check_stopped_streams",
         "schedule": 5.0,
         "options": {"expires": 5},
+    },
+    "purge-expired-data": {
+        "task": "invigilation.retention.tasks.purge_expired",
+        "schedule": 6 * 3600.0,
     },
 }
 

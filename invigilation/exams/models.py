@@ -1,5 +1,6 @@
 import secrets
 from dataclasses import fields
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -60,6 +61,10 @@ class Exam(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(3650)],
         help_text="Days after the exam ends that frames, snapshots and flags are kept.",
     )
+    data_purged_at = models.DateTimeField(
+        null=True, blank=True, editable=False,
+        help_text="When the frames, flags and snapshots past retention were deleted.",
+    )  # fmt: skip
     invigilators = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="InvigilatorAssignment", related_name="invigilated_exams"
     )
@@ -76,6 +81,10 @@ class Exam(models.Model):
 
     def __str__(self) -> str:
         return f"{self.course} {self.title}"
+
+    @property
+    def retained_until(self) -> datetime:
+        return self.ends_at + timedelta(days=self.retention_days)
 
     def clean(self) -> None:
         errors = {}

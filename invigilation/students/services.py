@@ -169,10 +169,3 @@ def _face_check_state(accepted: bool | None) -> str:
     if accepted is None:
         return EnrolmentPhoto.FaceCheck.NOT_CHECKED
     return EnrolmentPhoto.FaceCheck.ACCEPTED
-
-
-def delete_photo_files(*, photo: EnrolmentPhoto) -> None:
-    """Remove the stored file once the row's deletion is committed."""
-    if photo.image:
-        storage, path = photo.image.storage, photo.image.name
-        transaction.on_commit(lambda: storage.delete(path))

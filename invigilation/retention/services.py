@@ -1,0 +1,79 @@
+"""Deleting what is past an exam's retention period: frames, flags, snapshots, photos."""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import transaction
+
+from invigilation.exams.models import Exam
+from invigilation.proctoring.models import Flag, FrameRecord
+from invigilation.students.models import EnrolmentPhoto, Student
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class PurgeReport:
+    exams: list[str] = field(default_factory=list)
+    frame_records: int = 0
+    flags: int = 0
+    snapshots: int = 0
+    photos: int = 0
+    students_without_photos: list[str] = field(default_factory=list)
+
+
+def expired_exams(*, now: datetime) -> list[Exam]:
+    candidates = Exam.objects.filter(ends_at__lt=now, data_purged_at__isnull=True)
+    return [exam for exam in candidates if exam.retained_until <= now]
+
+
+@transaction.atomic
+def purge_expired_data(*, now: datetime) -> PurgeReport:
+    """Delete, for every exam past its retention, its frame records, flags (with their
+    snapshots and reviews) and the enrolment photos and face embeddings of students who sit
+    no exam still within retention. Attendance stays: it is the exam's academic record."""
+    report = PurgeReport()
+    exams = expired_exams(now=now)
+    for exam in exams:
+        _purge_exam(exam, now, report)
+    if exams:
+        _purge_biometrics(exams, report)
+    for line in describe(report):
+        logger.info(line)
+    return report
+
+
+def _purge_exam(exam: Exam, now: datetime, report: PurgeReport) -> None:
+    flags = Flag.objects.filter(session__exam=exam)
+    report.snapshots += flags.exclude(snapshot="").count()
+    report.flags += flags.count()
+    flags.delete()  # per-row post_delete removes each snapshot file after the commit
+    report.frame_records += FrameRecord.objects.filter(session__exam=exam).delete()[0]
+    exam.data_purged_at = now
+    exam.save(update_fields=["data_purged_at"])
+    report.exams.append(str(exam))
+
+
+def _purge_biometrics(exams: list[Exam], report: PurgeReport) -> None:
+    still_needed = Student.objects.filter(sessions__exam__data_purged_at__isnull=True)
+    done = Student.objects.filter(sessions__exam__in=exams).exclude(pk__in=still_needed)
+    photos = EnrolmentPhoto.objects.filter(student__in=done)
+    report.photos += photos.count()
+    report.students_without_photos += sorted(
+        set(photos.values_list("student__student_number", flat=True))
+    )
+    photos.delete()  # files removed after the commit, embeddings with the rows
+
+
+def describe(report: PurgeReport) -> list[str]:
+    """Human-readable lines for the log and the command's output."""
+    if not report.exams:
+        return ["retention: nothing past its retention period"]
+    return [
+        f"retention: purged {len(report.exams)} exam(s): {'; '.join(report.exams)}",
+        f"retention: deleted {report.frame_records} frame records, {report.flags} flags "
+        f"({report.snapshots} snapshots), {report.photos} enrolment photos with embeddings",
+        "retention: students whose photos were deleted: "
+        + (", ".join(report.students_without_photos) or "none"),
+    ]
