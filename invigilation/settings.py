@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "invigilation.accounts",
     "invigilation.dashboard",
     "invigilation.retention",
+    "invigilation.reports",
 ]
 
 MIDDLEWARE = [

@@ -15,5 +15,6 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("", include("invigilation.students.urls")),
     path("", include("invigilation.proctoring.urls")),
+    path("", include("invigilation.reports.urls")),
     path("", include("invigilation.dashboard.urls")),
 ]

@@ -1,0 +1,94 @@
+import csv
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from invigilation import vision
+from invigilation.exams.models import Exam, ExamSession
+from invigilation.exams.selectors import exams_visible_to
+from invigilation.proctoring.models import Flag
+from invigilation.reports.plots import timeline_png
+from invigilation.reports.selectors import attendance_rows, exam_summary, timeline
+
+
+def _exam_for(request: HttpRequest, exam_id: int) -> Exam:
+    exam = exams_visible_to(user=request.user).filter(pk=exam_id).first()
+    if exam is None:
+        raise Http404("No such exam.")
+    return exam
+
+
+@login_required
+def exam_report(request: HttpRequest, exam_id: int) -> HttpResponse:
+    exam = _exam_for(request, exam_id)
+    rows = attendance_rows(exam=exam)
+    flags = Flag.objects.filter(session__exam=exam).select_related("session__student")
+    by_session = _group(flags.order_by("raised_at"))
+    context = {
+        "exam": exam,
+        "rows": rows,
+        "summary": exam_summary(exam=exam, rows=rows),
+        "timelines": [(row, by_session.get(row.session.pk, [])) for row in rows if not row.absent],
+    }
+    return render(request, "reports/exam_report.html", context)
+
+
+def _group(flags) -> dict[int, list[Flag]]:
+    grouped: dict[int, list[Flag]] = {}
+    for flag in flags:
+        grouped.setdefault(flag.session_id, []).append(flag)
+    return grouped
+
+
+@login_required
+def student_timeline(request: HttpRequest, exam_id: int, session_id: int) -> HttpResponse:
+    exam = _exam_for(request, exam_id)
+    session = get_object_or_404(ExamSession, pk=session_id, exam=exam)
+    png = timeline_png(*timeline(session=session), threshold=vision.THRESHOLD)
+    return HttpResponse(png, content_type="image/png", headers={"Cache-Control": "private"})
+
+
+@login_required
+def flags_csv(request: HttpRequest, exam_id: int) -> HttpResponse:
+    exam = _exam_for(request, exam_id)
+    flags = Flag.objects.filter(session__exam=exam).select_related(
+        "session__student", "reviewed_by"
+    )
+    header = ["flag_id", "student_number", "student_name", "kind", "severity", "confidence",
+              "raised_at", "message", "review_state", "reviewed_by", "reviewed_at",
+              "review_note"]  # fmt: skip
+    rows = [
+        [f.pk, f.session.student.student_number, f.session.student.full_name, f.kind,
+         f.get_severity_display(), f.confidence, f.raised_at.isoformat(), f.message,
+         f.review_state, f.reviewed_by.username if f.reviewed_by else "",
+         f.reviewed_at.isoformat() if f.reviewed_at else "", f.review_note]
+        for f in flags.order_by("raised_at")
+    ]  # fmt: skip
+    return _csv(f"{exam.course}-{exam.pk}-flags.csv", header, rows)
+
+
+@login_required
+def attendance_csv(request: HttpRequest, exam_id: int) -> HttpResponse:
+    exam = _exam_for(request, exam_id)
+    header = ["student_number", "student_name", "status", "checked_in_at", "late", "verified",
+              "verification_distance", "flags", "open_flags", "clean"]  # fmt: skip
+    rows = [
+        [r.session.student.student_number, r.session.student.full_name,
+         "absent" if r.absent else "present",
+         r.checked_in_at.isoformat() if r.checked_in_at else "", r.late,
+         "" if r.verified is None else r.verified, "" if r.distance is None else r.distance,
+         r.flags, r.open_flags, r.clean]
+        for r in attendance_rows(exam=exam)
+    ]  # fmt: skip
+    return _csv(f"{exam.course}-{exam.pk}-attendance.csv", header, rows)
+
+
+def _csv(filename: str, header: list[str], rows: list[list]) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.write("\ufeff")  # Excel reads UTF-8 only with a BOM
+    writer = csv.writer(response)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return response

@@ -1,0 +1,102 @@
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from PIL import Image
+
+from invigilation.exams.models import Attendance
+from invigilation.exams.services import check_in, enrol_students
+from invigilation.proctoring.models import FrameRecord
+from invigilation.proctoring.services import raise_flag, review_flag
+from invigilation.students.models import Student
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def seeded(exam, sessions, invigilator):
+    """S001 verified with one open and one dismissed flag; S002 late, unverified, one
+    confirmed flag; S004 verified and clean; S005 absent."""
+    extra = [Student.objects.create(student_number=n, full_name=n) for n in ("S004", "S005")]
+    s = {
+        **sessions,
+        **{
+            x.student.student_number: x
+            for x in enrol_students(exam=exam, students=extra)
+            if x.student in extra
+        },
+    }  # noqa: E501
+    check_in(session=s["S001"], verified=True, distance=0.31)
+    check_in(session=s["S002"], verified=False, distance=0.84)
+    Attendance.objects.filter(session=s["S002"]).update(
+        checked_in_at=exam.starts_at + timedelta(minutes=25)
+    )
+    check_in(session=s["S004"], verified=True, distance=0.22)
+    now = timezone.now()
+    for second in range(5):
+        FrameRecord.objects.create(
+            session=s["S001"], captured_at=now + timedelta(seconds=second), face_count=1,
+            identity_distance=0.3, expression={"neutral": 0.7, "fear": 0.3},
+        )  # fmt: skip
+    raise_flag(session=s["S001"], kind="looking_away", severity=1)
+    dismissed = raise_flag(session=s["S001"], kind="no_face", severity=2)
+    review_flag(flag=dismissed, reviewer=invigilator, state="dismissed", note="bent down")
+    confirmed = raise_flag(session=s["S002"], kind="identity_mismatch", severity=3)
+    review_flag(flag=confirmed, reviewer=invigilator, state="confirmed", note="someone else")
+    return s
+
+
+def test_summary_and_attendance(client, invigilator, exam, seeded):
+    client.force_login(invigilator)
+    response = client.get(reverse("reports:exam", args=[exam.pk]))
+    assert response.status_code == 200
+    summary = response.context["summary"]
+    assert (summary.expected, summary.checked_in, summary.verified) == (4, 3, 2)
+    assert (summary.flagged, summary.clean) == (2, 1)
+    assert summary.by_kind == {"Looking away": 1, "No face": 1, "Identity mismatch": 1}
+    assert summary.by_severity == {"Low": 1, "Medium": 1, "High": 1}
+    rows = {r.session.student.student_number: r for r in response.context["rows"]}
+    assert rows["S005"].absent and not rows["S005"].clean
+    assert rows["S002"].late and rows["S002"].verified is False and not rows["S002"].clean
+    assert rows["S004"].clean and not rows["S001"].clean  # S001 still has an open flag
+
+
+def test_csv_exports(client, invigilator, exam, seeded):
+    client.force_login(invigilator)
+    response = client.get(reverse("reports:attendance-csv", args=[exam.pk]))
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    table = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert list(table[0]) == ["student_number", "student_name", "status", "checked_in_at",
+                              "late", "verified", "verification_distance", "flags",
+                              "open_flags", "clean"]  # fmt: skip
+    assert [(r["student_number"], r["status"], r["clean"]) for r in table] == [
+        ("S001", "present", "False"), ("S002", "present", "False"),
+        ("S004", "present", "True"), ("S005", "absent", "False"),
+    ]  # fmt: skip
+    flags = list(csv.DictReader(io.StringIO(
+        client.get(reverse("reports:flags-csv", args=[exam.pk])).content.decode("utf-8-sig")
+    )))  # fmt: skip
+    assert [(f["student_number"], f["kind"], f["review_state"]) for f in flags] == [
+        ("S001", "looking_away", "open"), ("S001", "no_face", "dismissed"),
+        ("S002", "identity_mismatch", "confirmed"),
+    ]  # fmt: skip
+    assert flags[2]["review_note"] == "someone else" and flags[2]["reviewed_by"] == "invig"
+
+
+def test_timeline_plot_renders(client, invigilator, exam, seeded):
+    client.force_login(invigilator)
+    url = reverse("reports:timeline", args=[exam.pk, seeded["S001"].pk])
+    response = client.get(url)
+    assert response["Content-Type"] == "image/png"
+    assert Image.open(io.BytesIO(response.content)).size == (900, 480)
+
+
+def test_other_invigilators_get_nothing(client, other_invigilator, exam, seeded):
+    client.force_login(other_invigilator)
+    for name, args in [("reports:exam", [exam.pk]), ("reports:flags-csv", [exam.pk]),
+                       ("reports:attendance-csv", [exam.pk]),
+                       ("reports:timeline", [exam.pk, seeded["S001"].pk])]:  # fmt: skip
+        assert client.get(reverse(name, args=args)).status_code == 404, name
