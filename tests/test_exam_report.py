@@ -93,3 +93,13 @@ def test_other_invigilators_get_nothing(client, other_invigilator, exam, seeded)
                        ("reports:attendance-csv", [exam.pk]),
                        ("reports:timeline", [exam.pk, seeded["S001"].pk])]:  # fmt: skip
         assert client.get(reverse(name, args=args)).status_code == 404, name
+
+
+def test_review_queue_lists_open_flags_most_severe_first(client, invigilator, exam, seeded):
+    raise_flag(session=seeded["S004"], kind="multiple_faces", severity=3, confidence=0.9)
+    raise_flag(session=seeded["S004"], kind="expression", severity=1, confidence=0.6)
+    client.force_login(invigilator)
+    response = client.get(reverse("reports:review", args=[exam.pk]))
+    queue = [(f.kind, f.severity) for f in response.context["flags"]]
+    # Dismissed and confirmed flags are done; the seeded looking-away flag has confidence 1.
+    assert queue == [("multiple_faces", 3), ("looking_away", 1), ("expression", 1)]

@@ -92,3 +92,15 @@ def _csv(filename: str, header: list[str], rows: list[list]) -> HttpResponse:
     writer.writerow(header)
     writer.writerows(rows)
     return response
+
+
+@login_required
+def review_queue(request: HttpRequest, exam_id: int) -> HttpResponse:
+    """Open flags, most severe and most certain first, for review from the keyboard."""
+    exam = _exam_for(request, exam_id)
+    flags = (
+        Flag.objects.filter(session__exam=exam, review_state=Flag.Review.OPEN)
+        .select_related("session__student")
+        .order_by("-severity", "-confidence", "raised_at")
+    )
+    return render(request, "reports/review_queue.html", {"exam": exam, "flags": flags})
