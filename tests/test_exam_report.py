@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
+from pypdf import PdfReader
 
 from invigilation.exams.models import Attendance
 from invigilation.exams.services import check_in, enrol_students
@@ -103,3 +104,26 @@ def test_review_queue_lists_open_flags_most_severe_first(client, invigilator, ex
     queue = [(f.kind, f.severity) for f in response.context["flags"]]
     # Dismissed and confirmed flags are done; the seeded looking-away flag has confidence 1.
     assert queue == [("multiple_faces", 3), ("looking_away", 1), ("expression", 1)]
+
+
+def test_pdf_report_renders_with_names_reviews_and_snapshots(
+    client, invigilator, exam, seeded, settings
+):
+    flag = raise_flag(session=seeded["S004"], kind="multiple_faces", snapshot=_jpeg())
+    client.force_login(invigilator)
+    response = client.get(reverse("reports:pdf", args=[exam.pk]))
+    assert response["Content-Type"] == "application/pdf"
+    reader = PdfReader(io.BytesIO(response.content))
+    text = " ".join(page.extract_text() for page in reader.pages)
+    for expected in ["Ada Lovelace", "Alan Turing", "S004", "S005", "absent", "someone else",
+                     "More than one face", "not proof of misconduct"]:  # fmt: skip
+        assert expected in text, expected
+    assert flag.snapshot
+    images = sum(len(page.images) for page in reader.pages)
+    assert images == 4  # the three present students' timelines and the one snapshot
+
+
+def _jpeg() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (160, 120), (200, 30, 30)).save(buffer, "JPEG")
+    return buffer.getvalue()

@@ -8,6 +8,7 @@ from invigilation import vision
 from invigilation.exams.models import Exam, ExamSession
 from invigilation.exams.selectors import exams_visible_to
 from invigilation.proctoring.models import Flag
+from invigilation.reports.pdf import exam_pdf
 from invigilation.reports.plots import timeline_png
 from invigilation.reports.selectors import attendance_rows, exam_summary, timeline
 
@@ -104,3 +105,13 @@ def review_queue(request: HttpRequest, exam_id: int) -> HttpResponse:
         .order_by("-severity", "-confidence", "raised_at")
     )
     return render(request, "reports/review_queue.html", {"exam": exam, "flags": flags})
+
+
+@login_required
+def report_pdf(request: HttpRequest, exam_id: int) -> HttpResponse:
+    exam = _exam_for(request, exam_id)
+    rows = attendance_rows(exam=exam)
+    pdf = exam_pdf(exam=exam, summary=exam_summary(exam=exam, rows=rows), rows=rows)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{exam.course}-{exam.pk}-report.pdf"'
+    return response
