@@ -39,7 +39,9 @@ def timeline_png(frames: list[FrameRecord], flags: list[Flag], threshold: float)
             ax.axvline(flag.raised_at, color=SEVERITY_COLOURS[flag.severity], alpha=0.6)
         faces_ax.annotate(flag.get_kind_display(), (flag.raised_at, 1), rotation=90,
                           xycoords=("data", "axes fraction"), va="top", fontsize=7)  # fmt: skip
-    expression_ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
+    locator = mdates.AutoDateLocator()
+    expression_ax.xaxis.set_major_locator(locator)
+    expression_ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     if not frames:
         faces_ax.text(0.5, 0.5, "no frames analysed", transform=faces_ax.transAxes, ha="center")
     figure.tight_layout()
