@@ -127,3 +127,12 @@ def _jpeg() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (160, 120), (200, 30, 30)).save(buffer, "JPEG")
     return buffer.getvalue()
+
+
+def test_report_api(api_as, invigilator, other_invigilator, exam, seeded):
+    url = reverse("exam-report", args=[exam.pk])
+    body = api_as(invigilator).get(url).json()
+    assert body["summary"]["expected"] == 4 and body["summary"]["clean"] == 1
+    s002 = next(r for r in body["attendance"] if r["student_number"] == "S002")
+    assert (s002["late"], s002["verified"], s002["flags"]) == (True, False, 1)
+    assert api_as(other_invigilator).get(url).status_code == 404

@@ -1,5 +1,7 @@
 import django_filters
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, viewsets
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -8,10 +10,12 @@ from invigilation.accounts.permissions import IsExamSessionHolder, IsStaffReadOn
 from invigilation.exams.models import Exam, ExamSession
 from invigilation.exams.selectors import exams_visible_to, sessions_visible_to
 from invigilation.exams.serializers import (
+    ExamReportSerializer,
     ExamSerializer,
     ExamSessionSerializer,
     StudentSessionSerializer,
 )
+from invigilation.reports.selectors import attendance_rows, exam_summary
 
 
 class ExamFilter(django_filters.FilterSet):
@@ -32,6 +36,15 @@ class ExamViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self):
         return exams_visible_to(user=self.request.user).prefetch_related("invigilators")
+
+    @extend_schema(responses=ExamReportSerializer)
+    @action(detail=True, methods=["get"])
+    def report(self, request: Request, pk: str) -> Response:
+        """The post-exam summary and attendance (as on the report page and in its exports)."""
+        exam = self.get_object()
+        rows = attendance_rows(exam=exam)
+        summary = exam_summary(exam=exam, rows=rows)
+        return Response(ExamReportSerializer({"summary": summary, "attendance": rows}).data)
 
 
 class ExamSessionViewSet(viewsets.ModelViewSet):

@@ -101,3 +101,32 @@ class StudentSessionSerializer(serializers.ModelSerializer):
             "ends_at": exam.ends_at,
             "sampling_fps": exam.sampling_fps,
         }
+
+
+class SummarySerializer(serializers.Serializer):
+    expected = serializers.IntegerField()
+    checked_in = serializers.IntegerField()
+    verified = serializers.IntegerField()
+    flagged = serializers.IntegerField()
+    clean = serializers.IntegerField()
+    by_kind = serializers.DictField(child=serializers.IntegerField())
+    by_severity = serializers.DictField(child=serializers.IntegerField())
+
+
+class AttendanceRowSerializer(serializers.Serializer):
+    session = serializers.IntegerField(source="session.pk")
+    student_number = serializers.CharField(source="session.student.student_number")
+    student_name = serializers.CharField(source="session.student.full_name")
+    checked_in_at = serializers.DateTimeField(allow_null=True)
+    absent = serializers.BooleanField()
+    late = serializers.BooleanField()
+    verified = serializers.BooleanField(allow_null=True)
+    distance = serializers.FloatField(allow_null=True)
+    flags = serializers.IntegerField()
+    open_flags = serializers.IntegerField()
+    clean = serializers.BooleanField()
+
+
+class ExamReportSerializer(serializers.Serializer):
+    summary = SummarySerializer()
+    attendance = AttendanceRowSerializer(many=True)
