@@ -99,11 +99,13 @@ def _csv(filename: str, header: list[str], rows: list[list]) -> HttpResponse:
 def review_queue(request: HttpRequest, exam_id: int) -> HttpResponse:
     """Open flags, most severe and most certain first, for review from the keyboard."""
     exam = _exam_for(request, exam_id)
-    flags = (
+    flags = list(
         Flag.objects.filter(session__exam=exam, review_state=Flag.Review.OPEN)
         .select_related("session__student")
         .order_by("-severity", "-confidence", "raised_at")
     )
+    for flag in flags:
+        flag.evidence_text = ", ".join(f"{k} {v}" for k, v in flag.evidence.items() if k != "frame")
     return render(request, "reports/review_queue.html", {"exam": exam, "flags": flags})
 
 

@@ -11,7 +11,8 @@
     const list = items();
     if (!list.length) return;
     current = Math.max(0, Math.min(index, list.length - 1));
-    list.forEach((li, i) => li.classList.toggle("current", i === current));
+    queue.querySelectorAll("li.current").forEach((li) => li.classList.remove("current"));
+    list[current].classList.add("current");
     list[current].focus();
     list[current].scrollIntoView({ block: "nearest" });
   }
