@@ -3,7 +3,12 @@
 The database is whatever DATABASE_URL names (PostgreSQL in CI), else SQLite.
 """
 
+import json
 import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -14,7 +19,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from invigilation.accounts.roles import ADMIN_GROUP
-from invigilation.core.embedded_redis import EmbeddedRedis
+from invigilation.core.embedded_redis import EmbeddedRedis, free_port
 from invigilation.exams.models import Exam, ExamSession
 from invigilation.exams.services import assign_invigilator, enrol_students
 from invigilation.students.models import Student
@@ -141,3 +146,57 @@ def api_as():
         return client
 
     return client_for
+
+
+SETUP = """
+import json
+from datetime import timedelta
+from django.contrib.auth.models import Group, User
+from django.utils import timezone
+from invigilation.accounts.roles import ADMIN_GROUP
+from invigilation.exams.models import Exam
+from invigilation.exams.services import assign_invigilator, enrol_students
+from invigilation.students.models import Student
+admin = User.objects.create_user("boss", password="pw-boss-1234", is_staff=True)
+admin.groups.add(Group.objects.get(name=ADMIN_GROUP))
+watcher = User.objects.create_user("watcher", password="pw-watch-1234")
+now = timezone.now()
+exam = Exam.objects.create(
+    title="E2E", course="E2E1", starts_at=now, ends_at=now + timedelta(hours=1)
+)
+assign_invigilator(exam=exam, user=watcher)
+student = Student.objects.create(student_number="S42", full_name="Proxy Victim")
+session = enrol_students(exam=exam, students=[student])[0]
+print(json.dumps({"exam": exam.pk, "session": session.pk, "token": session.token}))
+"""
+
+
+@pytest.fixture
+def stack(tmp_path, redis_url):
+    """The product running for real (`manage.py run`) on a fresh database, with an exam,
+    an admin (boss), an invigilator (watcher) and an enrolled student S42 set up."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "INVIGILATION_VAR_DIR": str(tmp_path),
+        "REDIS_URL": redis_url,
+        "CHANNELS_PREFIX": f"e2e{os.getpid()}",
+    }
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    setup = subprocess.run([*manage, "shell", "-c", SETUP], cwd=ROOT, env=env, check=True,
+                           capture_output=True, text=True)  # fmt: skip
+    ids = json.loads(setup.stdout.strip().splitlines()[-1])
+    port = free_port()
+    log = tmp_path / "run.log"
+    server = subprocess.Popen(
+        [*manage, "run", "--no-demo", "--port", str(port)], cwd=ROOT, env=env,
+        stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while "Press Ctrl-C to stop." not in log.read_text():
+        assert server.poll() is None and time.monotonic() < deadline, log.read_text()
+        time.sleep(0.5)
+    yield {"url": f"http://127.0.0.1:{port}", "env": env, "media": tmp_path / "media", **ids}
+    server.send_signal(signal.SIGINT)
+    server.wait(timeout=30)

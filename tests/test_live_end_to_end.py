@@ -7,8 +7,6 @@ stored with its snapshot.
 
 import http.cookiejar
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -16,63 +14,9 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-import pytest
 from websockets.sync.client import connect
 
-from invigilation.core.embedded_redis import free_port
-
 ROOT = Path(__file__).resolve().parents[1]
-
-SETUP = """
-import json
-from datetime import timedelta
-from django.contrib.auth.models import Group, User
-from django.utils import timezone
-from invigilation.accounts.roles import ADMIN_GROUP
-from invigilation.exams.models import Exam
-from invigilation.exams.services import assign_invigilator, enrol_students
-from invigilation.students.models import Student
-admin = User.objects.create_user("boss", password="pw-boss-1234", is_staff=True)
-admin.groups.add(Group.objects.get(name=ADMIN_GROUP))
-watcher = User.objects.create_user("watcher", password="pw-watch-1234")
-now = timezone.now()
-exam = Exam.objects.create(
-    title="E2E", course="E2E1", starts_at=now, ends_at=now + timedelta(hours=1)
-)
-assign_invigilator(exam=exam, user=watcher)
-student = Student.objects.create(student_number="S42", full_name="Proxy Victim")
-session = enrol_students(exam=exam, students=[student])[0]
-print(json.dumps({"exam": exam.pk, "session": session.pk, "token": session.token}))
-"""
-
-
-@pytest.fixture
-def stack(tmp_path, redis_url):
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "INVIGILATION_VAR_DIR": str(tmp_path),
-        "REDIS_URL": redis_url,
-        "CHANNELS_PREFIX": f"e2e{os.getpid()}",
-    }
-    manage = [sys.executable, "manage.py"]
-    subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    setup = subprocess.run([*manage, "shell", "-c", SETUP], cwd=ROOT, env=env, check=True,
-                           capture_output=True, text=True)  # fmt: skip
-    ids = json.loads(setup.stdout.strip().splitlines()[-1])
-    port = free_port()
-    log = tmp_path / "run.log"
-    server = subprocess.Popen(
-        [*manage, "run", "--no-demo", "--port", str(port)], cwd=ROOT, env=env,
-        stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 120
-    while "Press Ctrl-C to stop." not in log.read_text():
-        assert server.poll() is None and time.monotonic() < deadline, log.read_text()
-        time.sleep(0.5)
-    yield {"url": f"http://127.0.0.1:{port}", "env": env, "media": tmp_path / "media", **ids}
-    server.send_signal(signal.SIGINT)
-    server.wait(timeout=30)
 
 
 def api_token(base: str, username: str, password: str) -> str:
