@@ -10,6 +10,7 @@ import urllib.request
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.core.management.utils import get_random_secret_key
 
 from invigilation.celery import app as celery_app
 from invigilation.core.demo import ensure_demo_data
@@ -38,7 +39,11 @@ class Command(BaseCommand):
             else ensure_demo_data(credentials_file=settings.VAR_DIR / "demo-credentials.txt")
         )
         embedded = None if os.environ.get("REDIS_URL") else EmbeddedRedis().start()
-        env = {**os.environ, "REDIS_URL": embedded.url if embedded else settings.REDIS_URL}
+        env = {
+            **os.environ,
+            "REDIS_URL": embedded.url if embedded else settings.REDIS_URL,
+            "SECRET_KEY": os.environ.get("SECRET_KEY") or _local_secret_key(),
+        }
         children = [
             self._spawn("celery", [
                 "-m", "celery", "-A", "invigilation", "worker", "--loglevel", "info",
@@ -126,3 +131,12 @@ class Command(BaseCommand):
 
 def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
+
+
+def _local_secret_key() -> str:
+    """A key kept in the var folder, so logins survive a restart of a local run."""
+    path = settings.VAR_DIR / "secret-key"
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(get_random_secret_key())
+    return path.read_text().strip()
