@@ -162,6 +162,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FRAME_MAX_BYTES = env_int("FRAME_MAX_BYTES", 1024 * 1024)
 FRAME_MAX_SIDE = env_int("FRAME_MAX_SIDE", 1280)
 FRAME_TTL_SECONDS = env_int("FRAME_TTL_SECONDS", 10)
+# Identity (face embedding, ~40 ms) is checked on every N-th analysed frame of a student;
+# detection, head pose and expression run on every frame. The identity rule counts checks.
+IDENTITY_CHECK_EVERY = env_int("IDENTITY_CHECK_EVERY", 3)
 # Students may open the capture page and check in this long before the exam starts.
 CHECK_IN_OPENS_BEFORE = timedelta(minutes=env_int("CHECK_IN_OPENS_MINUTES", 30))
 # Expression analysis is restricted in some jurisdictions (e.g. the EU AI Act in education):

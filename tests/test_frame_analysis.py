@@ -36,7 +36,8 @@ def clip(shared_data) -> list[bytes]:
 
 
 @pytest.fixture
-def session(sessions):
+def session(sessions, settings):
+    settings.IDENTITY_CHECK_EVERY = 1
     return sessions["S001"]
 
 
@@ -88,3 +89,11 @@ def test_the_celery_task_analyses_the_waiting_frame(session, clip):
     record = FrameRecord.objects.get(session=session)
     assert record.face_count == 1 and record.identity_match is None  # no enrolment photo yet
     assert frames.take_latest(session) is None  # consumed
+
+
+def test_identity_is_checked_on_every_nth_frame(session, clip, shared_data, settings):
+    settings.IDENTITY_CHECK_EVERY = 2
+    add_photo(student=session.student, data=clip[4])
+    records = feed(session, clip[:4])
+    assert [r.identity_match for r in records] == [True, None, True, None]
+    assert all(r.face_count == 1 and r.yaw is not None for r in records)

@@ -24,10 +24,11 @@ def process_latest_frame(*, session_id: int) -> FrameRecord | None:
     pending = frames.take_latest(session)
     if pending is None:
         return None  # expired: a newer frame will come
+    checks = vision.checks_for_frame(
+        frames.count_frame(session), settings.IDENTITY_CHECK_EVERY, checks_for(session.exam)
+    )
     try:
-        result = vision.analyse_frame(
-            pending.jpeg, enrolment_for(session), checks_for(session.exam)
-        )
+        result = vision.analyse_frame(pending.jpeg, enrolment_for(session), checks)
     except vision.InvalidImage:
         return None  # ingestion checked the header; a body that still fails is dropped
     with frames.session_lock(session), transaction.atomic():

@@ -67,6 +67,15 @@ def take_latest(session: ExamSession) -> PendingFrame | None:
     return PendingFrame(jpeg=stored[b"jpeg"], received_at=float(stored[b"at"]))
 
 
+def count_frame(session: ExamSession) -> int:
+    """0, 1, 2, ... for the session's analysed frames (for checks run every N-th frame)."""
+    key = _key(session, "count")
+    pipe = client().pipeline()
+    pipe.incr(key)
+    pipe.expire(key, 24 * 3600)
+    return int(pipe.execute()[0]) - 1
+
+
 def rules_state(session: ExamSession) -> dict | None:
     raw = client().get(_key(session, "rules"))
     return json.loads(raw) if raw else None
