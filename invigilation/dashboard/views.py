@@ -1,9 +1,9 @@
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from invigilation.accounts.roles import is_exam_admin
-from invigilation.exams.selectors import exam_overview, exams_visible_to
+from invigilation.exams.selectors import exam_overview, visible_exam_or_404
 from invigilation.proctoring.rules import RuleSettings
 from invigilation.proctoring.selectors import flags_visible_to, live_grid
 
@@ -17,10 +17,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def exam_detail(request: HttpRequest, exam_id: int) -> HttpResponse:
-    exam = exams_visible_to(user=request.user).filter(pk=exam_id).first()
-    if exam is None:
-        # 404, not 403: an invigilator learns nothing about exams that are not theirs.
-        raise Http404("No such exam.")
+    exam = visible_exam_or_404(user=request.user, exam_id=exam_id)
     flags = flags_visible_to(user=request.user).filter(session__exam=exam)[:100]
     sessions = list(live_grid(exam=exam))
     for session in sessions:

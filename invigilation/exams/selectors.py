@@ -2,6 +2,7 @@
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Q, QuerySet
+from django.http import Http404
 
 from invigilation.accounts.roles import is_exam_admin, is_invigilator
 from invigilation.exams.models import Attendance, Exam, ExamSession
@@ -45,5 +46,13 @@ def students_visible_to(*, user: User) -> QuerySet[Student]:
     return Student.objects.filter(sessions__exam__in=exams_visible_to(user=user)).distinct()
 
 
-def can_watch_exam(*, user: User, exam: Exam) -> bool:
-    return exams_visible_to(user=user).filter(pk=exam.pk).exists()
+def can_watch_exam(*, user: User, exam_id: int) -> bool:
+    return exams_visible_to(user=user).filter(pk=exam_id).exists()
+
+
+def visible_exam_or_404(*, user: User, exam_id: int) -> Exam:
+    """404, not 403: a user learns nothing about exams that are not theirs."""
+    exam = exams_visible_to(user=user).filter(pk=exam_id).first()
+    if exam is None:
+        raise Http404("No such exam.")
+    return exam

@@ -1,7 +1,6 @@
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from invigilation.exams.models import Exam
 from invigilation.exams.selectors import can_watch_exam
 from invigilation.proctoring.groups import exam_group
 
@@ -33,5 +32,4 @@ class ExamAlertsConsumer(AsyncJsonWebsocketConsumer):
 
     @database_sync_to_async
     def _may_watch(self, exam_id: int) -> bool:
-        exam = Exam.objects.filter(pk=exam_id).first()
-        return exam is not None and can_watch_exam(user=self.scope["user"], exam=exam)
+        return can_watch_exam(user=self.scope["user"], exam_id=exam_id)

@@ -1,12 +1,12 @@
 import csv
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from invigilation import vision
 from invigilation.exams.models import Exam, ExamSession
-from invigilation.exams.selectors import exams_visible_to
+from invigilation.exams.selectors import visible_exam_or_404
 from invigilation.proctoring.models import Flag
 from invigilation.reports.pdf import exam_pdf
 from invigilation.reports.plots import timeline_png
@@ -14,10 +14,7 @@ from invigilation.reports.selectors import attendance_rows, exam_summary, timeli
 
 
 def _exam_for(request: HttpRequest, exam_id: int) -> Exam:
-    exam = exams_visible_to(user=request.user).filter(pk=exam_id).first()
-    if exam is None:
-        raise Http404("No such exam.")
-    return exam
+    return visible_exam_or_404(user=request.user, exam_id=exam_id)
 
 
 @login_required

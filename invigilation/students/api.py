@@ -28,6 +28,12 @@ class StudentViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         return students_visible_to(user=self.request.user).prefetch_related("photos")
 
+    def handle_exception(self, exc: Exception) -> Response:
+        # An unusable upload as a whole (wrong encoding, over the limit...) is the client's error.
+        if isinstance(exc, UploadRejected):
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        return super().handle_exception(exc)
+
     @extend_schema(request=CsvImportSerializer, responses=ImportReportSerializer)
     @action(
         detail=False,
@@ -39,11 +45,8 @@ class StudentViewSet(viewsets.ModelViewSet):
         """Create or update students from a CSV (student_number, full_name, email)."""
         form = CsvImportSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        try:
-            data = read_upload(form.validated_data["file"], settings.CSV_IMPORT_MAX_BYTES)
-            report = services.import_students_csv(data=data)
-        except UploadRejected as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        data = read_upload(form.validated_data["file"], settings.CSV_IMPORT_MAX_BYTES)
+        report = services.import_students_csv(data=data)
         return Response(ImportReportSerializer(report).data)
 
     @extend_schema(request=PhotoUploadSerializer, responses=ImportReportSerializer)
@@ -57,12 +60,9 @@ class StudentViewSet(viewsets.ModelViewSet):
         """Enrolment photos (images or zips), matched by the student number in each name."""
         form = PhotoUploadSerializer(data={"files": request.FILES.getlist("files")})
         form.is_valid(raise_exception=True)
-        try:
-            uploads = [
-                (f.name, read_upload(f, settings.PHOTO_ZIP_MAX_BYTES))
-                for f in form.validated_data["files"]
-            ]
-        except UploadRejected as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        uploads = [
+            (f.name, read_upload(f, settings.PHOTO_ZIP_MAX_BYTES))
+            for f in form.validated_data["files"]
+        ]
         report = services.import_photos(uploads=uploads)
         return Response(ImportReportSerializer(report).data)
