@@ -78,6 +78,7 @@ def _add_compare(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=_int_list, default=[10, 20], help="e.g. 10,20")
     p.add_argument("--fc-layers", type=_int_list, default=[1, 2], help="e.g. 1,2")
     p.add_argument("--models", default="baseline,covpool")
+    p.add_argument("--widths", type=_int_tuple, default=None, help="conv widths, e.g. 16,32,64")
     p.add_argument(
         "--out", default="fer_model/RESULTS-compare", help="writes <out>.md and <out>.png"
     )
@@ -219,6 +220,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         args.runs_dir,
         args.limit,
         args.threads,
+        args.widths,
     )
     note = (
         f"Command: `python -m fer_model {' '.join(sys.argv[1:])}`"

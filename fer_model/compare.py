@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from .augment import AugmentConfig
+from .checkpoint import load_checkpoint, model_from_checkpoint
 from .evaluate import evaluate, load_eval_split
-from .models import default_config
+from .models import count_params, default_config
 from .predict import FERPredictor
 from .train import TrainConfig, train
 
@@ -26,41 +27,56 @@ def run_comparison(
     runs_dir: str,
     limit: int = 0,
     threads: int = 2,
+    widths: tuple[int, ...] | None = None,
 ) -> list[dict[str, Any]]:
+    """One training run per (model, FC layers) over max(epochs) epochs, read at each count.
+
+    The row for N epochs is the best-on-PublicTest checkpoint among the first N epochs of that
+    run (the schedule spans max(epochs)), which costs one run instead of one per count.
+    Finished runs in `runs_dir` are reused, so an interrupted comparison resumes.
+    """
     public = load_eval_split(data, "PublicTest", limit)
     cross = load_eval_split(jaffe) if jaffe else None
+    overrides = {"widths": widths} if widths else {}
     rows = []
-    for name, fc, n_epochs in itertools.product(models, fc_layers, epochs):
-        out = Path(runs_dir) / f"{name}-fc{fc}-e{n_epochs}"
+    for name, fc in itertools.product(models, fc_layers):
+        out = Path(runs_dir) / f"{name}-fc{fc}"
         cfg = TrainConfig(
             data=data,
             out_dir=str(out),
-            epochs=n_epochs,
+            epochs=max(epochs),
             threads=threads,
             limit=limit,
             augment=AugmentConfig(),
+            snapshot_epochs=tuple(sorted(epochs)),
         )
-        metrics = train(default_config(name, fc_layers=fc), cfg)
-        predictor = FERPredictor.from_checkpoint(out / "best.pt", optimize=False)
-        rows.append(
-            {
-                "model": name,
-                "fc_layers": fc,
-                "epochs": n_epochs,
-                "train_s": round(metrics["wall_s"], 1),
-                "public_test": evaluate(predictor, public)["accuracy"],
-                "jaffe": evaluate(predictor, cross)["accuracy"] if cross is not None else None,
-            }
-        )
+        model_cfg = default_config(name, fc_layers=fc, **overrides)
+        metrics = train(model_cfg, cfg, resume=True)
+        for n_epochs in sorted(epochs):
+            ckpt = load_checkpoint(out / f"best-e{n_epochs}.pt")
+            model = model_from_checkpoint(ckpt)
+            params_m = round(count_params(model) / 1e6, 2)  # before BN folding
+            predictor = FERPredictor(model, ckpt, optimize=False)
+            rows.append(
+                {
+                    "model": name,
+                    "fc_layers": fc,
+                    "epochs": n_epochs,
+                    "params_m": params_m,
+                    "train_s": round(sum(h["s"] for h in metrics["history"][:n_epochs]), 1),
+                    "public_test": evaluate(predictor, public)["accuracy"],
+                    "jaffe": evaluate(predictor, cross)["accuracy"] if cross is not None else None,
+                }
+            )
     return rows
 
 
 def to_markdown(rows: list[dict[str, Any]], note: str = "") -> str:
-    head = "| model | FC layers | epochs | train time (s) | PublicTest acc | JAFFE acc |\n"
-    head += "|---|---|---|---|---|---|\n"
+    head = "| model | FC layers | epochs | params (M) | train time (s) | PublicTest | JAFFE |\n"
+    head += "|---|---|---|---|---|---|---|\n"
     fmt = lambda v: "n/a" if v is None else f"{100 * v:.1f}%"  # noqa: E731
     body = "".join(
-        f"| {r['model']} | {r['fc_layers']} | {r['epochs']} | {r['train_s']} | "
+        f"| {r['model']} | {r['fc_layers']} | {r['epochs']} | {r['params_m']} | {r['train_s']} | "
         f"{fmt(r['public_test'])} | {fmt(r['jaffe'])} |\n"
         for r in rows
     )

@@ -57,6 +57,7 @@ def test_only_the_latest_waiting_frame_is_kept(session, queued, settings):
     second = post(session.token, jpeg(colour=(250, 250, 250)))
     assert second.json() == {"accepted": True, "queued": False}
     assert len(queued) == 1
+    assert frames.dropped_frames(session) == 1  # the first frame, replaced unanalysed
     assert frames.take_latest(session).jpeg == jpeg(colour=(250, 250, 250))
 
 
@@ -65,6 +66,7 @@ def test_stale_frames_expire_unanalysed(session, queued, settings):
     post(session.token, jpeg())
     time.sleep(1.3)
     assert frames.take_latest(session) is None
+    assert frames.dropped_frames(session) == 1
 
 
 def test_frames_faster_than_the_exam_rate_are_refused(session, queued):

@@ -46,14 +46,21 @@ def admit(session: ExamSession, min_interval: float) -> bool:
 
 
 def put_latest(session: ExamSession, frame: PendingFrame) -> bool:
-    """Store the frame over any older one; True when a task must be queued for it."""
+    """Store the frame over any older one; True when a task must be queued for it.
+
+    An older frame still waiting is dropped and counted: when workers fall behind, each
+    student has at most one frame and one task waiting, however long the overload lasts.
+    """
     ttl = settings.FRAME_TTL_SECONDS
     frame_key = _key(session, "frame")
     pipe = client().pipeline()
     pipe.hset(frame_key, mapping={"jpeg": frame.jpeg, "at": frame.received_at})
     pipe.expire(frame_key, ttl)
     pipe.set(_key(session, "queued"), 1, nx=True, ex=ttl)
-    return bool(pipe.execute()[-1])
+    fields_added, _, queued = pipe.execute()
+    if not fields_added:
+        _count_drop(session)
+    return bool(queued)
 
 
 def take_latest(session: ExamSession) -> PendingFrame | None:
@@ -63,8 +70,21 @@ def take_latest(session: ExamSession) -> PendingFrame | None:
     pipe.delete(_key(session, "frame"), _key(session, "queued"))
     stored = pipe.execute()[0]
     if not stored:
-        return None  # expired before a worker got to it
+        _count_drop(session)  # expired before a worker got to it
+        return None
     return PendingFrame(jpeg=stored[b"jpeg"], received_at=float(stored[b"at"]))
+
+
+def _count_drop(session: ExamSession) -> None:
+    pipe = client().pipeline()
+    pipe.incr(_key(session, "dropped"))
+    pipe.expire(_key(session, "dropped"), 24 * 3600)
+    pipe.execute()
+
+
+def dropped_frames(session: ExamSession) -> int:
+    """Frames of the session replaced or expired before a worker analysed them."""
+    return int(client().get(_key(session, "dropped")) or 0)
 
 
 def count_frame(session: ExamSession) -> int:

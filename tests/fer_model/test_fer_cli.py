@@ -81,18 +81,26 @@ def test_compare_smoke(tmp_path: Path, tiny_folder: Path) -> None:
     rows = run_comparison(
         str(csv),
         str(tiny_folder),
-        epochs=[1],
+        epochs=[2, 1],
         fc_layers=[1, 2],
         models=["baseline", "covpool"],
         runs_dir=str(tmp_path / "runs"),
         threads=1,
+        widths=(8, 16),
     )
-    assert [(r["model"], r["fc_layers"]) for r in rows] == [
-        ("baseline", 1),
-        ("baseline", 2),
-        ("covpool", 1),
-        ("covpool", 2),
+    assert [(r["model"], r["fc_layers"], r["epochs"]) for r in rows] == [
+        ("baseline", 1, 1),
+        ("baseline", 1, 2),
+        ("baseline", 2, 1),
+        ("baseline", 2, 2),
+        ("covpool", 1, 1),
+        ("covpool", 1, 2),
+        ("covpool", 2, 1),
+        ("covpool", 2, 2),
     ]
+    first, second = rows[0], rows[1]  # one run read after 1 and after 2 epochs
+    assert first["train_s"] <= second["train_s"]
+    assert (tmp_path / "runs" / "baseline-fc1" / "best-e1.pt").exists()
     assert all(0 <= r["public_test"] <= 1 and 0 <= r["jaffe"] <= 1 for r in rows)
     md, png = write_report(rows, tmp_path / "out" / "RESULTS-compare", "smoke")
-    assert md.read_text().count("\n| ") == 5 and png.stat().st_size > 1000
+    assert md.read_text().count("\n| ") == 9 and png.stat().st_size > 1000
