@@ -14,34 +14,48 @@ from invigilation.proctoring import frames
 from invigilation.proctoring.models import Flag, FrameRecord
 from invigilation.proctoring.rules import FrameResult, RuleEvent, RuleSettings, SessionRules
 from invigilation.proctoring.services import push_event, raise_flag
+from invigilation.proctoring.timing import StageTimer
 from invigilation.students.models import EnrolmentPhoto
 
 RULES_STATE_TTL = 24 * 3600
 
 
-def process_latest_frame(*, session_id: int) -> FrameRecord | None:
-    session = ExamSession.objects.select_related("exam", "student").get(pk=session_id)
-    pending = frames.take_latest(session)
-    if pending is None:
-        return None  # expired: a newer frame will come
-    checks = vision.checks_for_frame(
-        frames.count_frame(session), settings.IDENTITY_CHECK_EVERY, checks_for(session.exam)
-    )
+def process_latest_frame(
+    *, session_id: int, timer: StageTimer | None = None
+) -> FrameRecord | None:
+    """Analyse the session's waiting frame; `timer` collects the stages outside vision
+    (fetch, rules, persist, flag, push), whose own timings go in the record's timings_ms."""
+    timer = timer or StageTimer()
+    with timer.stage("fetch"):
+        session = ExamSession.objects.select_related("exam", "student").get(pk=session_id)
+        pending = frames.take_latest(session)
+        if pending is None:
+            return None  # expired: a newer frame will come
+        checks = vision.checks_for_frame(
+            frames.count_frame(session), settings.IDENTITY_CHECK_EVERY, checks_for(session.exam)
+        )
+        enrolment = enrolment_for(session)
     try:
-        result = vision.analyse_frame(pending.jpeg, enrolment_for(session), checks)
+        result = vision.analyse_frame(pending.jpeg, enrolment, checks)
     except vision.InvalidImage:
         return None  # ingestion checked the header; a body that still fails is dropped
-    with frames.session_lock(session), transaction.atomic():
+    with timer.stage("persist"), frames.session_lock(session), transaction.atomic():
         record = _record(session, pending.received_at, result)
-        rules = SessionRules(rule_settings(session.exam), frames.rules_state(session))
-        events = rules.observe(frame_result(record))
+        with timer.stage("rules"):
+            rules = SessionRules(rule_settings(session.exam), frames.rules_state(session))
+            events = rules.observe(frame_result(record))
         frames.save_rules_state(session, rules.state(), RULES_STATE_TTL)
         for event in events:
-            _flag(session, event, pending.jpeg, result)
-        transaction.on_commit(lambda: push_event(exam_id=session.exam_id, event={
-            "type": "session.status", "status": session_status(record),
-        }))  # fmt: skip
+            with timer.stage("flag"):
+                _flag(session, event, pending.jpeg, result)
+        transaction.on_commit(lambda: _push_status(record, timer))
     return record
+
+
+def _push_status(record: FrameRecord, timer: StageTimer) -> None:
+    with timer.stage("push"):
+        event = {"type": "session.status", "status": session_status(record)}
+        push_event(exam_id=record.session.exam_id, event=event)
 
 
 def session_status(record: FrameRecord) -> dict:
