@@ -1,8 +1,9 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
+from invigilation.accounts.login import ObtainAuthTokenView
+from invigilation.audit.api import AccessEventViewSet
 from invigilation.exams.api import ExamSessionViewSet, ExamViewSet, StudentSessionView
 from invigilation.proctoring.api import CheckInView, FlagViewSet, FrameIngestView
 from invigilation.students.api import StudentViewSet
@@ -12,10 +13,11 @@ router.register("exams", ExamViewSet, basename="exam")
 router.register("students", StudentViewSet, basename="student")
 router.register("sessions", ExamSessionViewSet, basename="session")
 router.register("flags", FlagViewSet, basename="flag")
+router.register("audit", AccessEventViewSet, basename="access-event")
 
 urlpatterns = [
     path("", include(router.urls)),
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", ObtainAuthTokenView.as_view(), name="api-token"),
     path("me/session/", StudentSessionView.as_view(), name="student-session"),
     path("me/check-in/", CheckInView.as_view(), name="check-in"),
     path("frames/", FrameIngestView.as_view(), name="frame-ingest"),

@@ -1,6 +1,8 @@
 """Typed readers for settings that come from the environment."""
 
 import os
+import re
+from typing import NamedTuple
 
 
 class EnvError(ValueError):
@@ -38,3 +40,24 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if raw is None or raw.strip() == "":
         return list(default or [])
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+class Rate(NamedTuple):
+    """At most `limit` events per window of `seconds`."""
+
+    limit: int
+    seconds: int
+
+
+RATE_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600}
+
+
+def env_rate(name: str, default: str) -> Rate:
+    """A rate written as events/window: '10/300s', '10/5m', '100/h' (no unit: seconds)."""
+    raw = os.environ.get(name) or default
+    match = re.fullmatch(r"(\d+)/(\d*)([smh]?)", re.sub(r"\s", "", raw.lower()))
+    if match and (match[2] or match[3]):
+        rate = Rate(int(match[1]), int(match[2] or 1) * RATE_UNITS[match[3]])
+        if rate.limit > 0 and rate.seconds > 0:
+            return rate
+    raise EnvError(f"{name} must be a rate such as 10/300s, 10/5m or 100/h, got {raw!r}")

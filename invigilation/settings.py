@@ -4,17 +4,26 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
-from invigilation.env import env_bool, env_int, env_list, env_str
+from invigilation.env import env_bool, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("INVIGILATION_VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env_bool("DEBUG", False)
+# The site is served over HTTPS (itself or behind a TLS proxy): with DEBUG off this is
+# production, and turns on the hardening at the end of this file.
+HTTPS = env_bool("HTTPS", False)
+PRODUCTION = HTTPS and not DEBUG
 # Without SECRET_KEY a throwaway key is used: sessions do not survive a restart, which is
-# the safe failure for a development run. Production must set it (check --deploy says so).
-SECRET_KEY = env_str("SECRET_KEY") or get_random_secret_key()
+# the safe failure for a development run. Production refuses to start without one.
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    if PRODUCTION:
+        raise ImproperlyConfigured("SECRET_KEY must be set when HTTPS=true and DEBUG is off.")
+    SECRET_KEY = get_random_secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
@@ -37,6 +46,7 @@ INSTALLED_APPS = [
     "invigilation.students",
     "invigilation.exams",
     "invigilation.proctoring",
+    "invigilation.audit",
     # After the apps whose permissions its post_migrate role setup hands out.
     "invigilation.accounts",
     "invigilation.dashboard",
@@ -53,6 +63,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so its process_exception runs first: a database or Redis outage is a 503.
+    "invigilation.core.outages.OutageMiddleware",
 ]
 
 ROOT_URLCONF = "invigilation.urls"
@@ -92,7 +104,13 @@ REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("CHANNELS_PREFIX", "asgi")},
+        "CONFIG": {
+            "hosts": [REDIS_URL],
+            "prefix": env_str("CHANNELS_PREFIX", "asgi"),
+            # Flag events carry students' names: with keys set, every message is encrypted
+            # (Fernet) while in Redis. The first key encrypts, all decrypt (key rotation).
+            "symmetric_encryption_keys": env_list("CHANNEL_LAYER_ENCRYPTION_KEYS") or None,
+        },
     }
 }
 
@@ -104,7 +122,14 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A pool process loads the models before it reports for work (proctoring.tasks): on a busy
+# machine that takes longer than Celery's 4 s, which would kill and restart it in a loop.
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A task taken by a worker that then died whole (its machine lost) is handed out again after
+# this long. A frame task expires with its frame long before, so its student's next frames
+# are what gets analysed; the timeout must stay longer than the longest purge run.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 CELERY_BEAT_SCHEDULE = {
     "flag-stopped-streams": {
         "task": "invigilation.proctoring.tasks.check_stopped_streams",
@@ -174,6 +199,15 @@ EXPRESSION_ANALYSIS_ENABLED = env_bool("EXPRESSION_ANALYSIS_ENABLED", True)
 # "none" stores photos unchecked (and without embeddings, so identity checks cannot run).
 PHOTO_FACE_CHECKER = env_str("PHOTO_FACE_CHECKER", "invigilation.students.vision_check.check_photo")
 
+# Rate limits, counted in Redis so every web process shares them: failed log-ins (login
+# pages and the API token) per client address and per username; identity check-ins (each
+# runs the face models) per exam session and, generously, per address, since a whole exam
+# hall may reach the server from one NAT address.
+LOGIN_RATE_LIMIT = env_rate("LOGIN_RATE_LIMIT", "10/300s")
+CHECK_IN_RATE_LIMIT = env_rate("CHECK_IN_RATE_LIMIT", "10/300s")
+CHECK_IN_IP_RATE_LIMIT = env_rate("CHECK_IN_IP_RATE_LIMIT", "1000/300s")
+RATE_LIMIT_PREFIX = env_str("RATE_LIMIT_PREFIX", "ratelimit")  # Redis keys; tests use their own
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
@@ -199,16 +233,31 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # A flag's review state (four) and a reviewer's decision (three) are both named "state".
+    "ENUM_NAME_OVERRIDES": {
+        "ReviewStateEnum": "invigilation.proctoring.models.Flag.Review",
+        "ReviewDecisionEnum": ["confirmed", "dismissed", "escalated"],
+    },
 }
 
-# Production hardening switches; `manage.py check --deploy` reads them.
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG and SECURE_SSL_REDIRECT)
+# Production hardening: HTTPS=true with DEBUG off sets all that `manage.py check --deploy`
+# asks for; each switch can still be set on its own.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PRODUCTION)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG and (HTTPS or SECURE_SSL_REDIRECT))
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
-)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+# A TLS proxy in front says the scheme in X-Forwarded-Proto and appends the client's address
+# to X-Forwarded-For (read by the rate limits and the audit log).
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
+# Django's defaults, stated because the deployment relies on them.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
 
 LOGGING = {
     "version": 1,

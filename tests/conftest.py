@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -59,6 +60,8 @@ def _real_redis(settings, redis_url: str) -> None:
         }
     }
     celery_app.conf.broker_url = celery_app.conf.result_backend = redis_url
+    # Rate-limit counts never carry over from one test (or test run) to the next.
+    settings.RATE_LIMIT_PREFIX = f"test-ratelimit-{uuid.uuid4().hex}"
 
 
 @pytest.fixture(autouse=True)

@@ -88,7 +88,7 @@ def test_the_celery_task_analyses_the_waiting_frame(session, clip):
     analyse_latest_frame.apply(args=[session.pk]).get()
     record = FrameRecord.objects.get(session=session)
     assert record.face_count == 1 and record.identity_match is None  # no enrolment photo yet
-    assert frames.take_latest(session) is None  # consumed
+    assert frames.take_latest(session, "test") is None  # consumed
 
 
 def test_identity_is_checked_on_every_nth_frame(session, clip, shared_data, settings):

@@ -47,7 +47,7 @@ def test_a_frame_is_stored_by_reference_and_queued(session, queued):
     response = post(session.token, jpeg())
     assert response.status_code == 202 and response.json() == {"accepted": True, "queued": True}
     assert queued == [([session.pk], 10)]
-    pending = frames.take_latest(session)
+    pending = frames.take_latest(session, "test")
     assert pending.jpeg == jpeg() and abs(pending.received_at - time.time()) < 5
 
 
@@ -58,14 +58,14 @@ def test_only_the_latest_waiting_frame_is_kept(session, queued, settings):
     assert second.json() == {"accepted": True, "queued": False}
     assert len(queued) == 1
     assert frames.dropped_frames(session) == 1  # the first frame, replaced unanalysed
-    assert frames.take_latest(session).jpeg == jpeg(colour=(250, 250, 250))
+    assert frames.take_latest(session, "test").jpeg == jpeg(colour=(250, 250, 250))
 
 
 def test_stale_frames_expire_unanalysed(session, queued, settings):
     settings.FRAME_TTL_SECONDS = 1
     post(session.token, jpeg())
     time.sleep(1.3)
-    assert frames.take_latest(session) is None
+    assert frames.take_latest(session, "test") is None
     assert frames.dropped_frames(session) == 1
 
 

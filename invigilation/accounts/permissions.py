@@ -27,3 +27,17 @@ class CanReviewFlags(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return request.user.is_authenticated and request.user.has_perm("proctoring.change_flag")
+
+
+class IsExamAdmin(BasePermission):
+    """Exam admins only, whatever the method (e.g. a student's data export and erasure)."""
+
+    def has_permission(self, request, view) -> bool:
+        return is_exam_admin(request.user)
+
+
+class CanReadAuditLog(BasePermission):
+    """Staff who may read the audit log of access to students' data (exam admins)."""
+
+    def has_permission(self, request, view) -> bool:
+        return request.user.is_authenticated and request.user.has_perm("audit.view_accessevent")

@@ -19,7 +19,7 @@ ROLE_PERMISSIONS = {
         ]
         for action in ("add", "change", "delete", "view")
     ]
-    + ["exams.view_all_exams"],
+    + ["exams.view_all_exams", "audit.view_accessevent"],
     # Invigilators see only the exams they are assigned to (see the selectors); they
     # review flags but change nothing else.
     INVIGILATOR_GROUP: [

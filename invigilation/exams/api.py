@@ -7,6 +7,8 @@ from rest_framework.response import Response
 
 from invigilation.accounts.authentication import ExamSessionTokenAuthentication
 from invigilation.accounts.permissions import IsExamSessionHolder, IsStaffReadOnlyOrAdmin
+from invigilation.audit.models import Action, What
+from invigilation.audit.services import record_access
 from invigilation.exams.models import Exam, ExamSession
 from invigilation.exams.selectors import exams_visible_to, sessions_visible_to
 from invigilation.exams.serializers import (
@@ -42,6 +44,7 @@ class ExamViewSet(viewsets.ModelViewSet):
     def report(self, request: Request, pk: str) -> Response:
         """The post-exam summary and attendance (as on the report page and in its exports)."""
         exam = self.get_object()
+        record_access(request=request, action=Action.VIEWED, what=What.EXAM_REPORT_API, exam=exam)
         rows = attendance_rows(exam=exam)
         summary = exam_summary(exam=exam, rows=rows)
         return Response(ExamReportSerializer({"summary": summary, "attendance": rows}).data)

@@ -2,6 +2,7 @@
 
 import dataclasses
 import datetime as dt
+import uuid
 
 import cv2
 import numpy as np
@@ -21,14 +22,18 @@ RULES_STATE_TTL = 24 * 3600
 
 
 def process_latest_frame(
-    *, session_id: int, timer: StageTimer | None = None
+    *, session_id: int, claim: str | None = None, timer: StageTimer | None = None
 ) -> FrameRecord | None:
     """Analyse the session's waiting frame; `timer` collects the stages outside vision
-    (fetch, rules, persist, flag, push), whose own timings go in the record's timings_ms."""
+    (fetch, rules, persist, flag, push), whose own timings go in the record's timings_ms.
+
+    `claim` is the task's id: delivered again after its worker died, the task gets the same
+    frame back, and a frame already stored is not stored (or flagged) twice."""
     timer = timer or StageTimer()
+    claim = claim or uuid.uuid4().hex
     with timer.stage("fetch"):
         session = ExamSession.objects.select_related("exam", "student").get(pk=session_id)
-        pending = frames.take_latest(session)
+        pending = frames.take_latest(session, claim)
         if pending is None:
             return None  # expired: a newer frame will come
         checks = vision.checks_for_frame(
@@ -39,16 +44,22 @@ def process_latest_frame(
         result = vision.analyse_frame(pending.jpeg, enrolment, checks)
     except vision.InvalidImage:
         return None  # ingestion checked the header; a body that still fails is dropped
-    with timer.stage("persist"), frames.session_lock(session), transaction.atomic():
-        record = _record(session, pending.received_at, result)
-        with timer.stage("rules"):
-            rules = SessionRules(rule_settings(session.exam), frames.rules_state(session))
-            events = rules.observe(frame_result(record))
+    with timer.stage("persist"), frames.session_lock(session):
+        with transaction.atomic():
+            if FrameRecord.objects.filter(session=session, frame_id=pending.frame_id).exists():
+                return None  # stored by an earlier delivery whose worker died before the ack
+            record = _record(session, pending, result)
+            with timer.stage("rules"):
+                rules = SessionRules(rule_settings(session.exam), frames.rules_state(session))
+                events = rules.observe(frame_result(record))
+            for event in events:
+                with timer.stage("flag"):
+                    _flag(session, event, pending.jpeg, result)
+            transaction.on_commit(lambda: _push_status(record, timer))
+        # Saved once committed: a worker dying before the commit leaves the rules as they
+        # were, so the frame's next delivery is observed once, not twice.
         frames.save_rules_state(session, rules.state(), RULES_STATE_TTL)
-        for event in events:
-            with timer.stage("flag"):
-                _flag(session, event, pending.jpeg, result)
-        transaction.on_commit(lambda: _push_status(record, timer))
+    frames.release(session, claim)  # on the other ways out it expires with the frame's TTL
     return record
 
 
@@ -108,7 +119,7 @@ def _area(box) -> int:
     return (right - left) * (bottom - top)
 
 
-def _record(session: ExamSession, received_at: float, result) -> FrameRecord:
+def _record(session: ExamSession, pending: frames.PendingFrame, result) -> FrameRecord:
     face = _main_face(result)
     identity = face.identity if face else None
     pose = face.head_pose if face else None
@@ -116,7 +127,8 @@ def _record(session: ExamSession, received_at: float, result) -> FrameRecord:
     quality = result.quality
     return FrameRecord.objects.create(
         session=session,
-        captured_at=dt.datetime.fromtimestamp(received_at, tz=dt.UTC),
+        frame_id=pending.frame_id,
+        captured_at=dt.datetime.fromtimestamp(pending.received_at, tz=dt.UTC),
         face_count=result.face_count,
         identity_match=identity.is_match if identity else None,
         identity_distance=identity.distance if identity else None,

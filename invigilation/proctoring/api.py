@@ -16,11 +16,14 @@ from invigilation.accounts.permissions import (
     IsExamSessionHolder,
     IsStaffReadOnlyOrAdmin,
 )
+from invigilation.audit.models import Action, What
+from invigilation.audit.services import record_access
 from invigilation.proctoring.ingest import FrameRefused, accept_frame, check_in_with_photo
 from invigilation.proctoring.models import Flag
 from invigilation.proctoring.selectors import flags_visible_to
 from invigilation.proctoring.serializers import FlagReviewInputSerializer, FlagSerializer
 from invigilation.proctoring.services import ReviewRefused, review_flag
+from invigilation.proctoring.throttles import CheckInThrottle
 
 
 class FlagFilter(django_filters.FilterSet):
@@ -64,6 +67,9 @@ class FlagViewSet(viewsets.ReadOnlyModelViewSet):
         flag = self.get_object()
         if not flag.snapshot:
             raise Http404("This flag has no snapshot.")
+        record_access(request=request, action=Action.VIEWED, what=What.FLAG_SNAPSHOT,
+                      exam=flag.session.exam, student=flag.session.student,
+                      detail=f"flag {flag.pk}")  # fmt: skip
         response = FileResponse(flag.snapshot.open("rb"), content_type="image/jpeg")
         response["Cache-Control"] = "private, no-store"
         return response
@@ -116,6 +122,8 @@ class CheckInResultSerializer(serializers.Serializer):
 
 class CheckInView(StudentJPEGView):
     """The student's identity check at the start of the exam: one photo from the camera."""
+
+    throttle_classes = [CheckInThrottle]
 
     @extend_schema(
         request={"image/jpeg": {"type": "string", "format": "binary"}},

@@ -2,13 +2,16 @@
 
 The broker carries a session id, never image bytes. A frame expires after FRAME_TTL_SECONDS
 so a worker that falls behind analyses what the camera shows now, not a backlog.
+A worker takes the frame under its task's id and deletes it only once analysed: if the worker
+dies first, the redelivered task (same id) finds the same frame again.
 """
 
 import hashlib
 import json
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 import redis
@@ -21,11 +24,14 @@ from invigilation.exams.models import ExamSession
 class PendingFrame:
     jpeg: bytes
     received_at: float
+    # The idempotency key: one frame record per frame, however often its task is delivered.
+    frame_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
 @cache
 def _client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url)
+    # A Redis that stops answering (rather than refusing) fails requests in seconds, as 503s.
+    return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
 
 
 def client() -> redis.Redis:
@@ -54,7 +60,9 @@ def put_latest(session: ExamSession, frame: PendingFrame) -> bool:
     ttl = settings.FRAME_TTL_SECONDS
     frame_key = _key(session, "frame")
     pipe = client().pipeline()
-    pipe.hset(frame_key, mapping={"jpeg": frame.jpeg, "at": frame.received_at})
+    pipe.hset(
+        frame_key, mapping={"jpeg": frame.jpeg, "at": frame.received_at, "id": frame.frame_id}
+    )
     pipe.expire(frame_key, ttl)
     pipe.set(_key(session, "queued"), 1, nx=True, ex=ttl)
     fields_added, _, queued = pipe.execute()
@@ -63,16 +71,33 @@ def put_latest(session: ExamSession, frame: PendingFrame) -> bool:
     return bool(queued)
 
 
-def take_latest(session: ExamSession) -> PendingFrame | None:
-    """Remove and return the waiting frame; a later frame will queue a new task."""
-    pipe = client().pipeline()
-    pipe.hgetall(_key(session, "frame"))
-    pipe.delete(_key(session, "frame"), _key(session, "queued"))
-    stored = pipe.execute()[0]
-    if not stored:
+# KEYS: the waiting frame, the frame taken under this claim, the queued marker. A claim that
+# holds a frame already (its task was redelivered) gets that frame back, else it takes the
+# waiting one (keeping its expiry), and a later frame will queue a new task.
+_TAKE = """
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  redis.call('DEL', KEYS[3])
+  if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
+  redis.call('RENAME', KEYS[1], KEYS[2])
+end
+return redis.call('HGETALL', KEYS[2])
+"""
+
+
+def take_latest(session: ExamSession, claim: str) -> PendingFrame | None:
+    """The frame for the claim (a task id) to analyse; it stays in Redis until `release`."""
+    keys = [_key(session, "frame"), _key(session, f"taken:{claim}"), _key(session, "queued")]
+    flat = client().register_script(_TAKE)(keys=keys)
+    if not flat:
         _count_drop(session)  # expired before a worker got to it
         return None
-    return PendingFrame(jpeg=stored[b"jpeg"], received_at=float(stored[b"at"]))
+    stored = dict(zip(flat[::2], flat[1::2], strict=True))
+    return PendingFrame(stored[b"jpeg"], float(stored[b"at"]), stored[b"id"].decode())
+
+
+def release(session: ExamSession, claim: str) -> None:
+    """The claim's frame is analysed (or refused): delete it."""
+    client().delete(_key(session, f"taken:{claim}"))
 
 
 def _count_drop(session: ExamSession) -> None:

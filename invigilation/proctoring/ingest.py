@@ -49,13 +49,19 @@ def _check_jpeg(jpeg: bytes) -> None:
         raise FrameRefused(413, f"A frame may be at most {settings.FRAME_MAX_BYTES // 1024} KB.")
     if not jpeg.startswith(b"\xff\xd8\xff"):
         raise FrameRefused(415, "A frame must be a JPEG image.")
+    too_wide = FrameRefused(413, f"A frame may be at most {settings.FRAME_MAX_SIDE} px wide.")
     try:
         with Image.open(io.BytesIO(jpeg)) as image:  # reads the header only
             width, height = image.size
+    except Image.DecompressionBombError as exc:  # a header claiming billions of pixels
+        raise too_wide from exc
     except (UnidentifiedImageError, OSError) as exc:
         raise FrameRefused(400, "The frame is not a readable JPEG image.") from exc
     if max(width, height) > settings.FRAME_MAX_SIDE:
-        raise FrameRefused(413, f"A frame may be at most {settings.FRAME_MAX_SIDE} px wide.")
+        raise too_wide
+    # Browsers and encoders end every JPEG with the EOI marker: without it the upload was cut.
+    if not jpeg.endswith(b"\xff\xd9"):
+        raise FrameRefused(400, "The frame is truncated (the JPEG has no end marker).")
 
 
 def check_in_with_photo(*, session: ExamSession, jpeg: bytes) -> Attendance:

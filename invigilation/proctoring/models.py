@@ -60,6 +60,8 @@ class FrameRecord(models.Model):
     """The compact result of one analysed frame; the frame itself is not kept."""
 
     session = models.ForeignKey(ExamSession, on_delete=models.CASCADE, related_name="frames")
+    # The frame's idempotency key: a task delivered twice (its worker died) stores one record.
+    frame_id = models.UUIDField(null=True, editable=False)
     captured_at = models.DateTimeField()
     face_count = models.PositiveSmallIntegerField()
     identity_match = models.BooleanField(null=True)
@@ -74,6 +76,9 @@ class FrameRecord(models.Model):
     class Meta:
         ordering = ["captured_at"]
         indexes = [models.Index(fields=["session", "captured_at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "frame_id"], name="one_record_per_frame")
+        ]
 
     def __str__(self) -> str:
         return f"Frame of {self.session} at {self.captured_at:%H:%M:%S}"

@@ -18,10 +18,14 @@ def _prepare_worker(**kwargs) -> None:
     vision.warm_up()  # load the models now, not on a student's first frame
 
 
-@shared_task(acks_late=True, ignore_result=True)
-def analyse_latest_frame(session_id: int) -> None:
+# acks_late with reject_on_worker_lost: when the worker process dies mid-frame (out of memory,
+# a crash in native code), the message goes back to the queue and the task runs again under
+# the same id, finding the same frame. A frame that kills workers every time stops coming back
+# once the task's expiry (the frame's TTL) has passed.
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def analyse_latest_frame(self, session_id: int) -> None:
     """Analyse the session's latest waiting frame (by reference: the broker holds no image)."""
-    analysis.process_latest_frame(session_id=session_id)
+    analysis.process_latest_frame(session_id=session_id, claim=self.request.id)
 
 
 @shared_task(ignore_result=True)

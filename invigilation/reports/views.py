@@ -5,6 +5,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from invigilation import vision
+from invigilation.audit.models import Action, What
+from invigilation.audit.services import record_access
 from invigilation.exams.models import Exam, ExamSession
 from invigilation.exams.selectors import visible_exam_or_404
 from invigilation.proctoring.models import Flag
@@ -20,6 +22,7 @@ def _exam_for(request: HttpRequest, exam_id: int) -> Exam:
 @login_required
 def exam_report(request: HttpRequest, exam_id: int) -> HttpResponse:
     exam = _exam_for(request, exam_id)
+    record_access(request=request, action=Action.VIEWED, what=What.EXAM_REPORT, exam=exam)
     rows = attendance_rows(exam=exam)
     flags = Flag.objects.filter(session__exam=exam).select_related("session__student")
     by_session = _group(flags.order_by("raised_at"))
@@ -42,7 +45,11 @@ def _group(flags) -> dict[int, list[Flag]]:
 @login_required
 def student_timeline(request: HttpRequest, exam_id: int, session_id: int) -> HttpResponse:
     exam = _exam_for(request, exam_id)
-    session = get_object_or_404(ExamSession, pk=session_id, exam=exam)
+    session = get_object_or_404(
+        ExamSession.objects.select_related("student"), pk=session_id, exam=exam
+    )
+    record_access(request=request, action=Action.VIEWED, what=What.TIMELINE, exam=exam,
+                  student=session.student)  # fmt: skip
     png = timeline_png(*timeline(session=session), threshold=vision.THRESHOLD)
     return HttpResponse(png, content_type="image/png", headers={"Cache-Control": "private"})
 
@@ -50,6 +57,7 @@ def student_timeline(request: HttpRequest, exam_id: int, session_id: int) -> Htt
 @login_required
 def flags_csv(request: HttpRequest, exam_id: int) -> HttpResponse:
     exam = _exam_for(request, exam_id)
+    record_access(request=request, action=Action.EXPORTED, what=What.FLAGS_CSV, exam=exam)
     flags = Flag.objects.filter(session__exam=exam).select_related(
         "session__student", "reviewed_by"
     )
@@ -69,6 +77,7 @@ def flags_csv(request: HttpRequest, exam_id: int) -> HttpResponse:
 @login_required
 def attendance_csv(request: HttpRequest, exam_id: int) -> HttpResponse:
     exam = _exam_for(request, exam_id)
+    record_access(request=request, action=Action.EXPORTED, what=What.ATTENDANCE_CSV, exam=exam)
     header = ["student_number", "student_name", "status", "checked_in_at", "late", "verified",
               "verification_distance", "flags", "open_flags", "clean"]  # fmt: skip
     rows = [
@@ -96,6 +105,7 @@ def _csv(filename: str, header: list[str], rows: list[list]) -> HttpResponse:
 def review_queue(request: HttpRequest, exam_id: int) -> HttpResponse:
     """Open flags, most severe and most certain first, for review from the keyboard."""
     exam = _exam_for(request, exam_id)
+    record_access(request=request, action=Action.VIEWED, what=What.REVIEW_QUEUE, exam=exam)
     flags = list(
         Flag.objects.filter(session__exam=exam, review_state=Flag.Review.OPEN)
         .select_related("session__student")
@@ -109,6 +119,7 @@ def review_queue(request: HttpRequest, exam_id: int) -> HttpResponse:
 @login_required
 def report_pdf(request: HttpRequest, exam_id: int) -> HttpResponse:
     exam = _exam_for(request, exam_id)
+    record_access(request=request, action=Action.EXPORTED, what=What.REPORT_PDF, exam=exam)
     rows = attendance_rows(exam=exam)
     pdf = exam_pdf(exam=exam, summary=exam_summary(exam=exam, rows=rows), rows=rows)
     response = HttpResponse(pdf, content_type="application/pdf")

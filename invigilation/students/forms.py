@@ -10,6 +10,7 @@ class MultipleFileInput(forms.ClearableFileInput):
 class MultipleFileField(forms.FileField):
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/*,.zip"}))
+        kwargs.setdefault("allow_empty_file", True)  # reported per file, not for the batch
         super().__init__(*args, **kwargs)
 
     def clean(self, data, initial=None) -> list:

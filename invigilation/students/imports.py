@@ -2,7 +2,9 @@
 
 import csv
 import io
+import lzma
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -18,6 +20,16 @@ COLUMN_ALIASES = {
     "email": {"email", "e_mail", "mail"},
 }
 REQUIRED_COLUMNS = ("student_number", "full_name")
+# What reading a damaged archive raises: zipfile's own errors and its decompressors'.
+ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    OSError,
+    RuntimeError,
+    ValueError,
+    EOFError,
+    zlib.error,
+    lzma.LZMAError,
+)
 
 
 class UploadRejected(ValueError):
@@ -66,10 +78,11 @@ def read_csv_rows(data: bytes) -> Iterator[CsvRow]:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
-    header = next(reader)
-    columns = _map_columns(header)
+    # newline="": the csv module splits rows itself, so old Mac files ending lines in "\r"
+    # read as rows too.
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
     try:
+        columns = _map_columns(next(reader))
         for raw in reader:
             if not any(cell.strip() for cell in raw):
                 continue
@@ -130,13 +143,23 @@ def _zip_members(archive_name: str, data: bytes) -> Iterator[UploadedFile]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = [m for m in archive.infolist() if not m.is_dir() and _is_photo_candidate(m)]
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except ZIP_ERRORS as exc:
         raise UploadRejected(f"{archive_name}: the archive is corrupt ({exc}).") from exc
+    if not members:
+        raise UploadRejected(f"{archive_name}: the archive holds no photos.")
     if len(members) > settings.PHOTO_ZIP_MAX_FILES:
         raise UploadRejected(
             f"{archive_name}: {len(members)} files; at most {settings.PHOTO_ZIP_MAX_FILES}."
         )
     limit = settings.PHOTO_MAX_BYTES
+    # A member is never read past its declared size, so this bounds what the archive unpacks
+    # to (a zip bomb of many small-enough members included).
+    unpacked = sum(m.file_size for m in members if m.file_size <= limit)
+    if unpacked > settings.PHOTO_ZIP_MAX_BYTES:
+        raise UploadRejected(
+            f"{archive_name}: it unpacks to {unpacked / 2**20:.1f} MB; "
+            f"at most {settings.PHOTO_ZIP_MAX_BYTES / 2**20:.0f} MB."
+        )
     for member in members:
         # Only the base name is used: folders and "../" in member names never reach storage.
         label = f"{archive_name}/{PurePosixPath(member.filename).name}"
@@ -146,7 +169,7 @@ def _zip_members(archive_name: str, data: bytes) -> Iterator[UploadedFile]:
         try:
             with archive.open(member) as handle:
                 content = handle.read(limit + 1)  # never trust the declared size
-        except (zipfile.BadZipFile, OSError, RuntimeError, ValueError) as exc:
+        except ZIP_ERRORS as exc:
             yield UploadedFile(label, None, f"cannot be extracted ({exc})")
             continue
         if len(content) > limit:

@@ -23,7 +23,10 @@ class CsvImportSerializer(serializers.Serializer):
 
 
 class PhotoUploadSerializer(serializers.Serializer):
-    files = serializers.ListField(child=serializers.FileField(), allow_empty=False)
+    # An empty file gets its own line in the report; it does not refuse the whole batch.
+    files = serializers.ListField(
+        child=serializers.FileField(allow_empty_file=True), allow_empty=False
+    )
 
 
 class OutcomeSerializer(serializers.Serializer):
@@ -36,3 +39,26 @@ class ImportReportSerializer(serializers.Serializer):
     succeeded = serializers.IntegerField()
     failed = serializers.IntegerField(source="failed_count")
     outcomes = OutcomeSerializer(many=True)
+
+
+class ErasureSerializer(serializers.Serializer):
+    confirm = serializers.CharField(
+        help_text="The student's number, typed again: erasure cannot be undone."
+    )
+
+    def validate_confirm(self, value: str) -> str:
+        number = self.context["student"].student_number
+        if value.strip().casefold() != number.casefold():
+            raise serializers.ValidationError(
+                f"Type the student's number ({number}) to confirm: erasure cannot be undone."
+            )
+        return value
+
+
+class ErasureReportSerializer(serializers.Serializer):
+    student_number = serializers.CharField()
+    photos = serializers.IntegerField()
+    exam_sessions = serializers.IntegerField()
+    frame_records = serializers.IntegerField()
+    flags = serializers.IntegerField()
+    snapshots = serializers.IntegerField()

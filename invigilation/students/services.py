@@ -55,7 +55,8 @@ def import_students_csv(*, data: bytes) -> ImportReport:
     """Create or update students from CSV; a bad row is reported and skipped, never fatal."""
     report = ImportReport()
     seen: set[str] = set()
-    for row in read_csv_rows(data):
+    rows = list(read_csv_rows(data))  # the whole file is read first: a rejected one changes nothing
+    for row in rows:
         source = f"line {row.line}"
         number = row.values["student_number"]
         if number.upper() in seen:
@@ -103,15 +104,14 @@ def import_photos(*, uploads: list[tuple[str, bytes]]) -> ImportReport:
     report = ImportReport()
     for name, data in uploads:
         try:
-            files = list(expand_uploads(name, data))
-        except UploadRejected as exc:
+            # One member in memory at a time, however many the archive holds.
+            for item in expand_uploads(name, data):
+                if item.data is None:
+                    report.add(item.name, False, item.problem)
+                    continue
+                report.add(item.name, *_store_photo(item.name, item.data))
+        except UploadRejected as exc:  # the archive as a whole (_store_photo catches its own)
             report.add(name, False, str(exc))
-            continue
-        for item in files:
-            if item.data is None:
-                report.add(item.name, False, item.problem)
-                continue
-            report.add(item.name, *_store_photo(item.name, item.data))
     return report
 
 

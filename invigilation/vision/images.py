@@ -11,6 +11,8 @@ from PIL import Image, UnidentifiedImageError
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_SIDE = 4000
+# Below any face the models find; a thinner image would shrink to zero pixels on the way.
+MIN_SIDE = 32
 ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP", "BMP"}
 
 ImageInput = bytes | bytearray | memoryview | np.ndarray
@@ -65,8 +67,8 @@ def _decode(data: bytes) -> np.ndarray:
 
 
 def _check_size(width: int, height: int) -> None:
-    if width < 1 or height < 1:
-        raise InvalidImage(f"image has no pixels ({width}x{height})")
+    if width < MIN_SIDE or height < MIN_SIDE:
+        raise InvalidImage(f"image is {width}x{height}; each side must be at least {MIN_SIDE} px")
     if width > MAX_SIDE or height > MAX_SIDE:
         raise InvalidImage(f"image is {width}x{height}; the limit is {MAX_SIDE}x{MAX_SIDE}")
 

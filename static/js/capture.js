@@ -106,7 +106,10 @@
       setState(await detail(response), "bad");
       return null; // the session is over: stop sending
     }
-    throw new Error("server answered " + response.status);
+    // 503: the server's database or Redis is briefly down, and it says how long to wait.
+    const error = new Error("server answered " + response.status);
+    error.retryAfter = 1000 * Number(response.headers.get("Retry-After") || 0);
+    throw error;
   }
 
   async function stream() {
@@ -115,8 +118,10 @@
       delay = await sendFrame();
     } catch (error) {
       backoff = Math.min(backoff ? backoff * 2 : 1000, 30000);
-      delay = backoff;
-      setState("reconnecting in " + Math.round(backoff / 1000) + " s…", "warn");
+      // At least what the server asked for, plus jitter: a hall of students whose server
+      // recovers does not all come back at the same instant.
+      delay = Math.max(backoff, error.retryAfter || 0) * (1 + 0.5 * Math.random());
+      setState("reconnecting in " + Math.round(delay / 1000) + " s…", "warn");
     }
     if (delay !== null) setTimeout(stream, delay);
   }

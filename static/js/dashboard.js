@@ -180,7 +180,8 @@
     };
     socket.onclose = () => {
       badge(state, "reconnecting…", "warn");
-      setTimeout(connect, retryDelay);
+      // Doubling up to 30 s, jittered so dashboards do not all return at once after a restart.
+      setTimeout(connect, retryDelay * (0.8 + 0.4 * Math.random()));
       retryDelay = Math.min(retryDelay * 2, 30000);
     };
   }

@@ -1,0 +1,30 @@
+from rest_framework.exceptions import Throttled
+from rest_framework.request import Request
+from rest_framework.throttling import BaseThrottle
+from rest_framework.views import APIView
+
+from invigilation.core.http import client_ip
+from invigilation.core.ratelimit import Limiter, wait_text
+
+CHECK_INS_PER_SESSION = Limiter("check-in-session", "CHECK_IN_RATE_LIMIT")
+CHECK_INS_PER_ADDRESS = Limiter("check-in-ip", "CHECK_IN_IP_RATE_LIMIT")
+
+
+class CheckInThrottle(BaseThrottle):
+    """Each identity check runs the face models: every attempt counts, per exam session and
+    per client address."""
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        waits = [
+            # By token, not id: a database recreated against the same Redis reuses ids.
+            CHECK_INS_PER_SESSION.hit([f"session:{request.auth.token}"]),
+            CHECK_INS_PER_ADDRESS.hit([f"ip:{client_ip(request)}"]),
+        ]
+        retry_after = max(filter(None, waits), default=None)
+        if retry_after:
+            # Raised here rather than returning False, for a message the student can act on.
+            raise Throttled(
+                retry_after,
+                detail=f"Too many identity checks. Try again in {wait_text(retry_after)}.",
+            )
+        return True
