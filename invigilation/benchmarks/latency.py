@@ -67,12 +67,14 @@ def _level(base, clips, students, seconds, warmup, switching_share) -> dict:
     senders = [
         _Student(base, s.token, clips, switches=i < switching) for i, s in enumerate(sessions)
     ]
-    dropped_before = sum(frames.dropped_frames(s) for s in sessions)
     listener.start()
     start = time.time()
     for sender in senders:
         sender.start()
-    time.sleep(warmup + seconds)
+    time.sleep(warmup)
+    dropped_before = _dropped(sessions)
+    time.sleep(seconds)
+    dropped = _dropped(sessions) - dropped_before
     for sender in senders:
         sender.stop.set()
     for sender in senders:
@@ -82,8 +84,12 @@ def _level(base, clips, students, seconds, warmup, switching_share) -> dict:
     listener.join()
     window = (start + warmup, start + warmup + seconds)
     return _summary(students, switching, senders, sessions, listener, window) | {
-        "dropped": sum(frames.dropped_frames(s) for s in sessions) - dropped_before,
+        "dropped": dropped,
     }
+
+
+def _dropped(sessions) -> int:
+    return sum(frames.dropped_frames(s) for s in sessions)
 
 
 def _summary(students, switching, senders, sessions, listener, window) -> dict:

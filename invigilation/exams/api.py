@@ -41,7 +41,7 @@ class ExamViewSet(viewsets.ModelViewSet):
 
     @extend_schema(responses=ExamReportSerializer)
     @action(detail=True, methods=["get"])
-    def report(self, request: Request, pk: str) -> Response:
+    def report(self, request: Request, pk: str, format: str | None = None) -> Response:
         """The post-exam summary and attendance (as on the report page and in its exports)."""
         exam = self.get_object()
         record_access(request=request, action=Action.VIEWED, what=What.EXAM_REPORT_API, exam=exam)

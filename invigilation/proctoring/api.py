@@ -49,7 +49,7 @@ class FlagViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=FlagReviewInputSerializer, responses=FlagSerializer)
     @action(detail=True, methods=["post"], permission_classes=[CanReviewFlags])
-    def review(self, request: Request, pk: str) -> Response:
+    def review(self, request: Request, pk: str, format: str | None = None) -> Response:
         """Confirm, dismiss or escalate the flag, with a note (kept in its audit trail)."""
         flag = self.get_object()
         form = FlagReviewInputSerializer(data=request.data)
@@ -62,7 +62,7 @@ class FlagViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(responses={(200, "image/jpeg"): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"])
-    def snapshot(self, request: Request, pk: str) -> FileResponse:
+    def snapshot(self, request: Request, pk: str, format: str | None = None) -> FileResponse:
         """The evidence frame, with the faces boxed."""
         flag = self.get_object()
         if not flag.snapshot:

@@ -53,7 +53,7 @@ class StudentViewSet(viewsets.ModelViewSet):
     @action(
         detail=True, methods=["get"], url_path="personal-data", permission_classes=[IsExamAdmin]
     )
-    def personal_data(self, request: Request, pk: str) -> HttpResponse:
+    def personal_data(self, request: Request, pk: str, format: str | None = None) -> HttpResponse:
         """Everything stored about the student, as a zip: student.json (record, attendance,
         frame results, flags and reviews), the enrolment photos and the flag snapshots."""
         student = self.get_object()
@@ -64,7 +64,7 @@ class StudentViewSet(viewsets.ModelViewSet):
 
     @extend_schema(request=ErasureSerializer, responses=ErasureReportSerializer)
     @action(detail=True, methods=["post"], permission_classes=[IsExamAdmin])
-    def erase(self, request: Request, pk: str) -> Response:
+    def erase(self, request: Request, pk: str, format: str | None = None) -> Response:
         """Delete the student and all their data (photos, embeddings, sessions, attendance,
         frame results, flags, snapshots). Send their student number as `confirm`."""
         student = self.get_object()
@@ -83,7 +83,7 @@ class StudentViewSet(viewsets.ModelViewSet):
         url_path="import-csv",
         parser_classes=[MultiPartParser, FormParser],
     )
-    def import_csv(self, request: Request) -> Response:
+    def import_csv(self, request: Request, format: str | None = None) -> Response:
         """Create or update students from a CSV (student_number, full_name, email)."""
         form = CsvImportSerializer(data=request.data)
         form.is_valid(raise_exception=True)
@@ -98,7 +98,7 @@ class StudentViewSet(viewsets.ModelViewSet):
         url_path="upload-photos",
         parser_classes=[MultiPartParser, FormParser],
     )
-    def upload_photos(self, request: Request) -> Response:
+    def upload_photos(self, request: Request, format: str | None = None) -> Response:
         """Enrolment photos (images or zips), matched by the student number in each name."""
         form = PhotoUploadSerializer(data={"files": request.FILES.getlist("files")})
         form.is_valid(raise_exception=True)
