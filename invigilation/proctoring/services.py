@@ -3,13 +3,13 @@
 from datetime import datetime
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
+from invigilation.core import async_bridge
 from invigilation.exams.models import ExamSession
 from invigilation.proctoring.groups import exam_group
 from invigilation.proctoring.models import Flag, FlagReview
@@ -91,4 +91,4 @@ def review_flag(*, flag: Flag, reviewer: AbstractBaseUser, state: str, note: str
 
 
 def push_event(*, exam_id: int, event: dict[str, Any]) -> None:
-    async_to_sync(get_channel_layer().group_send)(exam_group(exam_id), event)
+    async_bridge.run(get_channel_layer().group_send(exam_group(exam_id), event))
