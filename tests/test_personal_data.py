@@ -179,3 +179,25 @@ def test_admin_actions_export_and_erase_after_confirmation(
     assert [(e.action, e.student_number) for e in AccessEvent.objects.order_by("pk")] == [
         ("exported", "S001"), ("erased", "S001"),
     ]  # fmt: skip
+
+
+def test_the_admins_own_delete_erases_files_and_is_audited(
+    client, exam_admin, world, settings, django_capture_on_commit_callbacks
+):
+    client.force_login(exam_admin)
+    student = world["student"]
+    url = reverse("admin:students_student_delete", args=[student.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"post": "yes"}, follow=True)
+    assert response.status_code == 200
+    assert not Student.objects.filter(pk=student.pk).exists()
+    assert not any("S001" in name for name in files_on_disk(settings))  # folder included
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("admin:students_student_changelist"), {
+            "action": "delete_selected", ACTION_CHECKBOX_NAME: [Student.objects.get(
+                student_number="S002").pk], "post": "yes",
+        })  # fmt: skip
+    assert not any("S002" in name for name in files_on_disk(settings))
+    assert [(e.action, e.student_number) for e in AccessEvent.objects.order_by("pk")] == [
+        ("erased", "S001"), ("erased", "S002"),
+    ]  # fmt: skip

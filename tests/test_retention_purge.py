@@ -66,6 +66,7 @@ def test_purge_removes_exactly_what_is_past_retention(world, settings, capsys):
         "S003",
     ]
     assert len(files(media, "enrolment")) == 2
+    assert not (media / "enrolment" / "S001").exists()  # a folder named by student number
     assert world["old"].sessions.filter(attendance__isnull=False).count() == 2
     world["old"].refresh_from_db()
     assert world["old"].data_purged_at is not None

@@ -1,11 +1,13 @@
 """Deleting what is past an exam's retention period: frames, flags, snapshots, photos."""
 
 import logging
+import posixpath
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import transaction
 
+from invigilation.core.files import remove_empty_folder_on_commit
 from invigilation.exams.models import Exam
 from invigilation.proctoring.models import Flag, FrameRecord
 from invigilation.students.models import EnrolmentPhoto, Student
@@ -63,7 +65,11 @@ def _purge_biometrics(exams: list[Exam], report: PurgeReport) -> None:
     report.students_without_photos += sorted(
         set(photos.values_list("student__student_number", flat=True))
     )
+    folders = {posixpath.dirname(name) for name in photos.values_list("image", flat=True)}
     photos.delete()  # files removed after the commit, embeddings with the rows
+    storage = EnrolmentPhoto._meta.get_field("image").storage
+    for folder in folders:  # named by student number
+        remove_empty_folder_on_commit(storage, folder)
 
 
 def describe(report: PurgeReport) -> list[str]:
