@@ -5,7 +5,6 @@ A student whose enrolment photo is someone else's streams a real webcam clip thr
 stored with its snapshot.
 """
 
-import http.cookiejar
 import json
 import subprocess
 import sys
@@ -15,6 +14,8 @@ import urllib.request
 from pathlib import Path
 
 from websockets.sync.client import connect
+
+from invigilation.benchmarks.latency import login_cookie
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,21 +45,6 @@ def upload_photo(base: str, token: str, name: str, data: bytes) -> dict:
         return json.loads(response.read())
 
 
-def session_cookie(base: str, username: str, password: str) -> str:
-    """Log in through the login page, as a browser does; returns the Cookie header."""
-    jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-    opener.open(f"{base}/accounts/login/")
-    csrf = next(c.value for c in jar if c.name == "csrftoken")
-    form = {"username": username, "password": password, "csrfmiddlewaretoken": csrf}
-    opener.open(urllib.request.Request(
-        f"{base}/accounts/login/", urllib.parse.urlencode(form).encode(),
-        {"Referer": f"{base}/accounts/login/"},
-    ))  # fmt: skip
-    assert any(c.name == "sessionid" for c in jar), "login failed"
-    return "; ".join(f"{c.name}={c.value}" for c in jar)
-
-
 def receive_until_flag(socket, deadline: float) -> list[dict]:
     """Every message up to the first flag: the per-frame student status comes first."""
     messages = []
@@ -74,7 +60,7 @@ def test_identity_mismatch_reaches_the_invigilators_socket(stack, shared_data):
                           someone_else.read_bytes())  # fmt: skip
     assert report["succeeded"] == 1, report
     ws_url = base.replace("http", "ws") + f"/ws/exams/{stack['exam']}/alerts/"
-    headers = {"Cookie": session_cookie(base, "watcher", "pw-watch-1234"), "Origin": base}
+    headers = {"Cookie": login_cookie(base, "watcher", "pw-watch-1234"), "Origin": base}
     with connect(ws_url, additional_headers=headers, open_timeout=10) as socket:
         student = subprocess.Popen(
             [sys.executable, "manage.py", "simulate_student", "--session", stack["token"],

@@ -12,10 +12,11 @@ import urllib.request
 
 import cv2
 import pytest
-from test_live_end_to_end import api_token, session_cookie, upload_photo
+from test_live_end_to_end import api_token, upload_photo
 from websockets.exceptions import ConnectionClosed, WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
+from invigilation.benchmarks.latency import login_cookie
 from invigilation.core.embedded_redis import EmbeddedRedis
 
 
@@ -99,7 +100,7 @@ def test_frames_and_live_alerts_resume_after_redis_restarts(stack, own_redis, jp
         f"{base}/api/exams/{stack['exam']}/", thresholds, method="PATCH",
         headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
     )).close()  # fmt: skip
-    stack["cookie"] = session_cookie(base, "watcher", "pw-watch-1234")
+    stack["cookie"] = login_cookie(base, "watcher", "pw-watch-1234")
 
     with dashboard_socket(stack, time.monotonic() + 30) as socket:
         assert post_frame(stack, jpeg)[0] == 202

@@ -62,7 +62,7 @@ def _level(base, clips, students, seconds, warmup, switching_share) -> dict:
     )  # fmt: skip
     password = "bench-pass-1234"
     create_invigilator(exam=exam, username=f"watcher{students}", password=password)
-    listener = _Listener(base, exam.pk, _login(base, f"watcher{students}", password))
+    listener = _Listener(base, exam.pk, login_cookie(base, f"watcher{students}", password))
     switching = max(1, round(switching_share * students))
     senders = [
         _Student(base, s.token, clips, switches=i < switching) for i, s in enumerate(sessions)
@@ -96,7 +96,6 @@ def _summary(students, switching, senders, sessions, listener, window) -> dict:
     sends = {s.pk: sender.sent for s, sender in zip(sessions, senders, strict=True)}
     statuses = _latencies(listener.statuses, sends, window)
     alerts = _latencies(listener.flags, sends, window)
-    in_window = [t for sender in senders for t, _ in sender.sent if window[0] <= t < window[1]]
     codes: dict[int, int] = {}
     for sender in senders:
         for t, code in sender.sent:
@@ -105,7 +104,7 @@ def _summary(students, switching, senders, sessions, listener, window) -> dict:
     return {
         "students": students,
         "switching": switching,
-        "frames_sent": len(in_window),
+        "frames_sent": sum(codes.values()),
         "accepted": codes.get(202, 0),
         "refused": {c: n for c, n in codes.items() if c != 202},
         "analysed": len(statuses),
@@ -118,16 +117,18 @@ def _summary(students, switching, senders, sessions, listener, window) -> dict:
 
 def _latencies(messages, sends, window) -> list[float]:
     """ms from the POST that carried the frame to the message's arrival on the socket."""
+    accepted = {pk: [t for t, code in sent if code == 202] for pk, sent in sends.items()}
     out = []
     for arrived, session_id, frame_at in messages:
-        times = [t for t, code in sends.get(session_id, []) if code == 202]
+        times = accepted.get(session_id, [])
         i = bisect.bisect_right(times, frame_at) - 1  # the last POST sent before the server got it
         if i >= 0 and window[0] <= times[i] < window[1]:
             out.append(1000 * (arrived - times[i]))
     return out
 
 
-def _login(base: str, username: str, password: str) -> str:
+def login_cookie(base: str, username: str, password: str) -> str:
+    """Log in through the login page, as a browser does; returns the Cookie header."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     opener.open(f"{base}/accounts/login/")

@@ -101,10 +101,16 @@ def release(session: ExamSession, claim: str) -> None:
 
 
 def _count_drop(session: ExamSession) -> None:
+    _increment(session, "dropped")
+
+
+def _increment(session: ExamSession, kind: str) -> int:
+    """Add one to a per-session counter kept for a day; returns the new count."""
+    key = _key(session, kind)
     pipe = client().pipeline()
-    pipe.incr(_key(session, "dropped"))
-    pipe.expire(_key(session, "dropped"), 24 * 3600)
-    pipe.execute()
+    pipe.incr(key)
+    pipe.expire(key, 24 * 3600)
+    return int(pipe.execute()[0])
 
 
 def dropped_frames(session: ExamSession) -> int:
@@ -114,11 +120,7 @@ def dropped_frames(session: ExamSession) -> int:
 
 def count_frame(session: ExamSession) -> int:
     """0, 1, 2, ... for the session's analysed frames (for checks run every N-th frame)."""
-    key = _key(session, "count")
-    pipe = client().pipeline()
-    pipe.incr(key)
-    pipe.expire(key, 24 * 3600)
-    return int(pipe.execute()[0]) - 1
+    return _increment(session, "count") - 1
 
 
 def rules_state(session: ExamSession) -> dict | None:
