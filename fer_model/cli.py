@@ -45,6 +45,12 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", action="store_true", help="continue from <out>/last.pt")
     p.add_argument("--init-from", default="", help="warm start from a checkpoint (new schedule)")
     p.add_argument(
+        "--deepen-to",
+        type=_int_tuple,
+        default=(),
+        help="with --init-from: grow a residual net to these blocks per stage, e.g. 1,2,2",
+    )
+    p.add_argument(
         "--time-budget",
         type=float,
         default=0.0,
@@ -122,6 +128,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         threads=args.threads,
         limit=args.limit,
         init_from=args.init_from,
+        deepen_to=args.deepen_to,
         time_budget_min=args.time_budget,
     )
     metrics = train(default_config(args.model, **_model_overrides(args)), cfg, resume=args.resume)

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 
 import torch
 from torch import nn
@@ -168,6 +168,51 @@ def _init_weights(model: nn.Module) -> None:
             nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
     # No zero-init of the residual branches' last BN: with only 3 blocks the network then
     # starts as a few strided 1x1 convs and sat at the class prior for epochs (measured).
+
+
+def _block_positions(cfg: ModelConfig) -> dict[tuple[int, int], int]:
+    """(stage, block in stage) -> index in `ResNet.features` (index 0 is the stem)."""
+    positions, i = {}, 1
+    for stage, n in enumerate(cfg.blocks):
+        for j in range(n):
+            positions[stage, j] = i
+            i += 1
+    return positions
+
+
+def deepen(state: dict[str, torch.Tensor], old: ModelConfig, blocks: tuple[int, ...]) -> nn.Module:
+    """A residual net with more blocks per stage that computes exactly what `state` did.
+
+    Net2DeeperNet-style warm start: every trained layer keeps its weights, and each added
+    block (stride 1, identity shortcut) starts as the identity because its last BN scale is
+    zero, so training resumes from the old accuracy with extra capacity to grow into.
+    """
+    if old.name not in ("resnet", "rescov"):
+        raise ValueError(f"only residual models can be deepened, not {old.name!r}")
+    if len(blocks) != len(old.blocks) or any(
+        n < o for n, o in zip(blocks, old.blocks, strict=True)
+    ):
+        raise ValueError(f"blocks {blocks} must keep {len(old.blocks)} stages of >= {old.blocks}")
+    new = replace(old, blocks=tuple(blocks))
+    model = build_model(new)
+    old_pos, new_pos = _block_positions(old), _block_positions(new)
+    moved = {0: 0} | {old_pos[key]: new_pos[key] for key in old_pos}
+    renamed = {}
+    for key, value in state.items():
+        if key.startswith("features."):
+            _, index, rest = key.split(".", 2)
+            key = f"features.{moved[int(index)]}.{rest}"
+        renamed[key] = value
+    try:
+        missing, unexpected = model.load_state_dict(renamed, strict=False)
+    except RuntimeError as exc:  # shape mismatches
+        raise ValueError(f"state does not match {old}: {exc}") from exc
+    added = {new_pos[key] for key in new_pos.keys() - old_pos.keys()}
+    if unexpected or any(int(k.split(".")[1]) not in added for k in missing):
+        raise ValueError(f"state does not match {old}: missing {missing}, unexpected {unexpected}")
+    for index in added:
+        nn.init.zeros_(model.features[index].conv2[1].weight)
+    return model
 
 
 def fuse_for_inference(model: nn.Module) -> nn.Module:

@@ -20,7 +20,7 @@ from tqdm import tqdm
 from .augment import AugmentConfig, augment, center_crop
 from .checkpoint import atomic_save, load_checkpoint, make_checkpoint
 from .data import FaceDataset, load_dataset
-from .models import ModelConfig, build_model, count_params
+from .models import ModelConfig, build_model, count_params, deepen
 
 
 @dataclass
@@ -38,6 +38,7 @@ class TrainConfig:
     threads: int = 2
     limit: int = 0  # use only the first N rows of each split (smoke runs)
     init_from: str = ""  # warm start: weights only, fresh schedule
+    deepen_to: tuple[int, ...] = ()  # with init_from: blocks per stage to grow to (models.deepen)
     time_budget_min: float = 0.0  # >0: the LR schedule also follows wall time (LRSchedule)
     adapt_threads: bool = True  # ThreadTuner: 1 or `threads` threads, whichever is faster now
     channels_last: bool = True  # measured ~25% faster training on this CPU
@@ -280,12 +281,25 @@ def _resumed_config(cfg: TrainConfig, saved: dict[str, Any]) -> TrainConfig:
     return replace(cfg, **keep)
 
 
+def _initial_model(
+    model_cfg: ModelConfig, init: dict[str, Any] | None, deepen_to: tuple[int, ...]
+) -> nn.Module:
+    if init and deepen_to:
+        return deepen(init["model"], model_cfg, deepen_to)
+    model = build_model(model_cfg)
+    if init:
+        model.load_state_dict(init["model"])
+    return model
+
+
 def train(model_cfg: ModelConfig, cfg: TrainConfig, resume: bool = False) -> dict[str, Any]:
     """Train and return the metrics; writes last.pt every epoch and best.pt on improvement."""
     torch.set_num_threads(cfg.threads)
     seed_everything(cfg.seed)
     out = Path(cfg.out_dir)
     last_path = out / "last.pt"
+    if cfg.deepen_to and not cfg.init_from:
+        raise ValueError("deepening needs a checkpoint to grow from (--init-from)")
     state = load_checkpoint(last_path) if resume and last_path.exists() else None
     if state:
         cfg = _resumed_config(cfg, state["train_config"])
@@ -294,7 +308,8 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, resume: bool = False) -> dic
         model_cfg = ModelConfig.from_dict((state or init)["model_config"])
     train_ds, val_ds = _splits(cfg)
     norm = (state or init)["norm"] if state or init else _norm(train_ds, model_cfg.input_size)
-    model = build_model(model_cfg)
+    model = _initial_model(model_cfg, init, cfg.deepen_to)
+    model_cfg = replace(model_cfg, blocks=cfg.deepen_to) if init and cfg.deepen_to else model_cfg
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
     steps_per_epoch = len(train_ds) // cfg.batch_size or 1
@@ -323,8 +338,8 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, resume: bool = False) -> dic
         metrics, start_epoch = state["metrics"], state["epoch"]
         print(f"resumed from {last_path} at epoch {start_epoch}", flush=True)
     elif init:
-        model.load_state_dict(init["model"])
-        print(f"warm start from {cfg.init_from}", flush=True)
+        grown = f", deepened to blocks {cfg.deepen_to}" if cfg.deepen_to else ""
+        print(f"warm start from {cfg.init_from}{grown}", flush=True)
     print(
         f"model {model_cfg.name}: {count_params(model) / 1e6:.2f}M params; train {len(train_ds)}, "
         f"PublicTest {len(val_ds)}; up to {cfg.epochs} epochs"

@@ -73,6 +73,13 @@ def test_train_resume_is_exact_then_warm_start_and_export(
     assert "optimizer" not in exported and exported["metrics"]["history"]
     warm = train(model_cfg, config("warm", init_from=str(shipped), epochs=1))
     assert len(warm["history"]) == 1
+    deep = train(model_cfg, config("deep", init_from=str(shipped), deepen_to=(1, 2, 1), epochs=1))
+    assert len(deep["history"]) == 1
+    grown = load_checkpoint(tmp_path / "deep" / "last.pt")
+    assert tuple(grown["model_config"]["blocks"]) == (1, 2, 1)
+    assert model_from_checkpoint(grown)(torch.zeros(1, 1, 44, 44)).shape == (1, 7)
+    with pytest.raises(ValueError, match="init-from"):
+        train(model_cfg, config("no-source", deepen_to=(1, 2, 1)))
 
 
 def test_missing_checkpoint_is_clear_error(tmp_path: Path) -> None:
