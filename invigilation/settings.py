@@ -195,6 +195,9 @@ CHECK_IN_OPENS_BEFORE = timedelta(minutes=env_int("CHECK_IN_OPENS_MINUTES", 30))
 # Expression analysis is restricted in some jurisdictions (e.g. the EU AI Act in education):
 # off here, it is off for every exam whatever the exam's own switch says.
 EXPRESSION_ANALYSIS_ENABLED = env_bool("EXPRESSION_ANALYSIS_ENABLED", True)
+# The audit log of access to students' data is kept this long, then deleted by the
+# retention purge; 0 keeps it forever.
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 730)
 # Dotted path of a callable(image_bytes) -> FaceCheckResult run on every enrolment photo;
 # "none" stores photos unchecked (and without embeddings, so identity checks cannot run).
 PHOTO_FACE_CHECKER = env_str("PHOTO_FACE_CHECKER", "invigilation.students.vision_check.check_photo")

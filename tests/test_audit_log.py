@@ -67,6 +67,25 @@ def test_a_students_timeline_snapshot_photo_and_record_are_logged(
     assert AccessEvent.objects.filter(student=session.student).count() == 4
 
 
+def test_the_live_dashboard_and_the_flags_api_are_logged(client, api_as, invigilator, exam,
+                                                        other_exam, sessions):  # fmt: skip
+    flag = raise_flag(session=sessions["S001"], kind="no_face")
+    client.force_login(invigilator)
+    assert client.get(reverse("dashboard:exam", args=[exam.pk])).status_code == 200
+    api = api_as(invigilator)
+    assert api.get(reverse("flag-list"), {"exam": exam.pk, "after_id": 0}).json()["count"] == 1
+    assert api.get(reverse("flag-list"), {"exam": other_exam.pk}).json()["count"] == 0
+    assert api.get(reverse("flag-list"), {"exam": "x" * 30}).status_code == 400
+    assert api.get(reverse("flag-detail", args=[flag.pk])).status_code == 200
+    assert events() == [
+        ("invig", "viewed", "live_dashboard", exam.pk, "", "", "127.0.0.1"),
+        ("invig", "viewed", "flags_api", exam.pk, "", f"exam={exam.pk}&after_id=0", "127.0.0.1"),
+        # Another exam's id names no exam: the invigilator saw nothing of it.
+        ("invig", "viewed", "flags_api", None, "", f"exam={other_exam.pk}", "127.0.0.1"),
+        ("invig", "viewed", "flags_api", exam.pk, "S001", f"flag {flag.pk}", "127.0.0.1"),
+    ]
+
+
 def test_refused_requests_are_not_logged_as_access(client, api_as, invigilator, sessions,
                                                    other_exam):  # fmt: skip
     client.force_login(invigilator)

@@ -7,6 +7,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from PIL import Image
 
+from invigilation.audit.models import AccessEvent
 from invigilation.exams.services import check_in, enrol_students
 from invigilation.proctoring.models import Flag, FrameRecord
 from invigilation.proctoring.services import raise_flag
@@ -88,3 +89,22 @@ def test_deleting_a_student_removes_their_photos_flags_and_snapshots(world, sett
     assert not FrameRecord.objects.filter(session__student__student_number="S002").exists()
     assert len(files(media, "snapshots")) == 1  # S001's flag in the old exam
     assert len(files(media, "enrolment")) == 2
+
+
+def test_audit_log_events_older_than_its_retention_are_purged(world, settings, capsys):
+    settings.AUDIT_RETENTION_DAYS = 365
+    now = timezone.now()
+    for days in (400, 366, 10):
+        AccessEvent.objects.create(at=now - timedelta(days=days), username="invig",
+                                   action="viewed", what="exam_report")  # fmt: skip
+    call_command("purge_expired", "--dry-run")
+    assert "2 audit-log event(s) past retention" in capsys.readouterr().out
+    call_command("purge_expired")
+    assert "deleted 2 audit-log events older than 365 days" in capsys.readouterr().out
+    assert [(now - e.at).days for e in AccessEvent.objects.all()] == [10]
+    settings.AUDIT_RETENTION_DAYS = 0  # kept forever
+    AccessEvent.objects.create(at=now - timedelta(days=5000), username="invig",
+                               action="viewed", what="exam_report")  # fmt: skip
+    call_command("purge_expired")
+    assert "nothing past its retention period" in capsys.readouterr().out
+    assert AccessEvent.objects.count() == 2

@@ -16,6 +16,8 @@ class AccessEvent(models.Model):
         ERASED = "erased", "Erased"
 
     class What(models.TextChoices):
+        LIVE_DASHBOARD = "live_dashboard", "Live dashboard page"
+        FLAGS_API = "flags_api", "Flags (API)"
         EXAM_REPORT = "exam_report", "Exam report page"
         EXAM_REPORT_API = "exam_report_api", "Exam report (API)"
         REVIEW_QUEUE = "review_queue", "Review queue"

@@ -18,6 +18,7 @@ from invigilation.accounts.permissions import (
 )
 from invigilation.audit.models import Action, What
 from invigilation.audit.services import record_access
+from invigilation.exams.selectors import exams_visible_to
 from invigilation.proctoring.ingest import FrameRefused, accept_frame, check_in_with_photo
 from invigilation.proctoring.models import Flag
 from invigilation.proctoring.selectors import flags_visible_to
@@ -46,6 +47,25 @@ class FlagViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return flags_visible_to(user=self.request.user).prefetch_related("reviews__reviewer")
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        response = super().list(request, *args, **kwargs)
+        exam = exams_visible_to(user=request.user).filter(pk=self._exam_filter()).first()
+        record_access(request=request, action=Action.VIEWED, what=What.FLAGS_API, exam=exam,
+                      detail=request.GET.urlencode())  # fmt: skip
+        return response
+
+    def retrieve(self, request: Request, *args, **kwargs) -> Response:
+        flag = self.get_object()
+        record_access(request=request, action=Action.VIEWED, what=What.FLAGS_API,
+                      exam=flag.session.exam, student=flag.session.student,
+                      detail=f"flag {flag.pk}")  # fmt: skip
+        return Response(self.get_serializer(flag).data)
+
+    def _exam_filter(self) -> int | None:
+        value = self.request.query_params.get("exam", "")
+        # A bad or out-of-range id is left to the filter to answer; the log just names no exam.
+        return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
 
     @extend_schema(request=FlagReviewInputSerializer, responses=FlagSerializer)
     @action(detail=True, methods=["post"], permission_classes=[CanReviewFlags])

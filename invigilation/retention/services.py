@@ -1,12 +1,16 @@
-"""Deleting what is past an exam's retention period: frames, flags, snapshots, photos."""
+"""Deleting what is past its retention period: an exam's frames, flags, snapshots and
+photos, and audit-log events older than AUDIT_RETENTION_DAYS."""
 
 import logging
 import posixpath
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 
+from invigilation.audit.models import AccessEvent
 from invigilation.core.files import remove_empty_folder_on_commit
 from invigilation.exams.models import Exam
 from invigilation.proctoring.models import Flag, FrameRecord
@@ -23,11 +27,19 @@ class PurgeReport:
     snapshots: int = 0
     photos: int = 0
     students_without_photos: list[str] = field(default_factory=list)
+    access_events: int = 0
 
 
 def expired_exams(*, now: datetime) -> list[Exam]:
     candidates = Exam.objects.filter(ends_at__lt=now, data_purged_at__isnull=True)
     return [exam for exam in candidates if exam.retained_until <= now]
+
+
+def expired_access_events(*, now: datetime) -> QuerySet[AccessEvent]:
+    days = settings.AUDIT_RETENTION_DAYS
+    if days <= 0:
+        return AccessEvent.objects.none()
+    return AccessEvent.objects.filter(at__lt=now - timedelta(days=days))
 
 
 @transaction.atomic
@@ -41,6 +53,7 @@ def purge_expired_data(*, now: datetime) -> PurgeReport:
         _purge_exam(exam, now, report)
     if exams:
         _purge_biometrics(exams, report)
+    report.access_events = expired_access_events(now=now).delete()[0]
     for line in describe(report):
         logger.info(line)
     return report
@@ -74,9 +87,14 @@ def _purge_biometrics(exams: list[Exam], report: PurgeReport) -> None:
 
 def describe(report: PurgeReport) -> list[str]:
     """Human-readable lines for the log and the command's output."""
+    events = (
+        [f"retention: deleted {report.access_events} audit-log events older than "
+         f"{settings.AUDIT_RETENTION_DAYS} days"]
+        if report.access_events else []
+    )  # fmt: skip
     if not report.exams:
-        return ["retention: nothing past its retention period"]
-    return [
+        return events or ["retention: nothing past its retention period"]
+    return events + [
         f"retention: purged {len(report.exams)} exam(s): {'; '.join(report.exams)}",
         f"retention: deleted {report.frame_records} frame records, {report.flags} flags "
         f"({report.snapshots} snapshots), {report.photos} enrolment photos with embeddings",
