@@ -1,4 +1,4 @@
-"""Command line: `python -m fer_model {train,evaluate,predict,bench,compare,export}`."""
+"""Command line: `python -m fer_model {train,average,evaluate,predict,bench,compare,export}`."""
 
 from __future__ import annotations
 
@@ -51,11 +51,26 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         help="with --init-from: grow a residual net to these blocks per stage, e.g. 1,2,2",
     )
     p.add_argument(
+        "--save-epochs",
+        action="store_true",
+        help="also keep each epoch's weights as <out>/epochs/e<N>.pt (for `average`)",
+    )
+    p.add_argument(
         "--time-budget",
         type=float,
         default=0.0,
         help="minutes; the LR schedule also follows wall time so the run ends on time",
     )
+
+
+def _add_average(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "average", help="average the weights of a run's last epochs (SWA), re-estimate BN"
+    )
+    p.add_argument("checkpoints", nargs="+", help="e.g. runs/X/epochs/e1{20..35}.pt")
+    p.add_argument("--out", required=True, help="where to write the averaged checkpoint")
+    p.add_argument("--data", default=FER_CSV, help="FER2013-layout CSV: Training fixes BN")
+    p.add_argument("--threads", type=int, default=2)
 
 
 def _add_evaluate(sub: argparse._SubParsersAction) -> None:
@@ -129,11 +144,36 @@ def cmd_train(args: argparse.Namespace) -> int:
         limit=args.limit,
         init_from=args.init_from,
         deepen_to=args.deepen_to,
+        save_epochs=args.save_epochs,
         time_budget_min=args.time_budget,
     )
     metrics = train(default_config(args.model, **_model_overrides(args)), cfg, resume=args.resume)
     best, epoch = metrics["best_public_test"], metrics["best_epoch"]
     print(f"best PublicTest accuracy {best:.4f} (epoch {epoch})")
+    return 0
+
+
+def cmd_average(args: argparse.Namespace) -> int:
+    import torch
+
+    from .average import average_checkpoints
+    from .data import load_dataset
+
+    torch.set_num_threads(args.threads)
+    try:
+        ds = load_dataset(args.data)
+        result = average_checkpoints(
+            args.checkpoints, ds.subset("Training"), ds.subset("PublicTest"), args.out
+        )
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"averaged epochs {result['epochs']} -> {args.out}: PublicTest "
+        f"{result['public_test']:.4f} (each alone: "
+        + ", ".join("n/a" if a is None else f"{a:.4f}" for a in result["public_test_of_each"])
+        + ")"
+    )
     return 0
 
 
@@ -241,6 +281,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "train": cmd_train,
+    "average": cmd_average,
     "evaluate": cmd_evaluate,
     "bench": cmd_bench,
     "export": cmd_export,
@@ -256,6 +297,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fer_model", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     _add_train(sub)
+    _add_average(sub)
     _add_evaluate(sub)
     _add_compare(sub)
     _add_small(sub)

@@ -43,6 +43,7 @@ class TrainConfig:
     adapt_threads: bool = True  # ThreadTuner: 1 or `threads` threads, whichever is faster now
     channels_last: bool = True  # measured ~25% faster training on this CPU
     snapshot_epochs: tuple[int, ...] = ()  # keep best-so-far as best-e<N>.pt after epoch N
+    save_epochs: bool = False  # keep each epoch's weights as epochs/e<N>.pt (fer_model.average)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
 
@@ -402,6 +403,8 @@ def _end_epoch(
     ckpt = make_checkpoint(run.model, model_cfg, run.norm, class_names, metrics, asdict(cfg))
     if improved:
         atomic_save(ckpt, out / "best.pt")
+    if cfg.save_epochs:
+        atomic_save({**ckpt, "epoch": epoch + 1}, out / "epochs" / f"e{epoch + 1}.pt")
     if epoch + 1 in cfg.snapshot_epochs:  # the epochs comparison reads these
         snapshot = out / f"best-e{epoch + 1}.pt"
         if (out / "best.pt").exists():
