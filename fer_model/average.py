@@ -8,6 +8,7 @@ re-estimated with one pass over the (augmented) training faces.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,9 @@ def recompute_batchnorm(
     gen = torch.Generator().manual_seed(seed)
     images = torch.as_tensor(train.images)
     order = torch.randperm(len(images), generator=gen)
-    for i in tqdm(range(0, len(order), batch_size), desc="BN statistics", leave=False):
+    batches = range(0, len(order), batch_size)
+    quiet_log = 1.0 if sys.stderr.isatty() else 60.0  # a redirected log gets a line a minute
+    for i in tqdm(batches, desc="BN statistics", leave=False, mininterval=quiet_log):
         x = to_input(images[order[i : i + batch_size]], norm["mean"], norm["std"])
         model(augment(x, int(norm["input_size"]), augment_cfg, gen))
     model.eval()
