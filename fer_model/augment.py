@@ -18,6 +18,11 @@ class AugmentConfig:
     erase_p: float = 0.5
     erase_area: tuple[float, float] = (0.02, 0.2)
 
+    @classmethod
+    def from_dict(cls, d: dict) -> AugmentConfig:
+        """From a checkpoint's saved train config (lists back to tuples)."""
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
 
 def random_affine_crop(
     x: torch.Tensor, out_size: int, cfg: AugmentConfig, gen: torch.Generator

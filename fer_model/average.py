@@ -8,19 +8,17 @@ re-estimated with one pass over the (augmented) training faces.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
-from tqdm import tqdm
 
 from .augment import AugmentConfig, augment
 from .checkpoint import atomic_save, load_checkpoint, make_checkpoint
 from .data import FaceDataset
 from .models import ModelConfig, build_model
-from .train import accuracy, to_input
+from .train import accuracy, progress_bar, to_input
 
 
 def average_weights(ckpts: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
@@ -55,9 +53,7 @@ def recompute_batchnorm(
     gen = torch.Generator().manual_seed(seed)
     images = torch.as_tensor(train.images)
     order = torch.randperm(len(images), generator=gen)
-    batches = range(0, len(order), batch_size)
-    quiet_log = 1.0 if sys.stderr.isatty() else 60.0  # a redirected log gets a line a minute
-    for i in tqdm(batches, desc="BN statistics", leave=False, mininterval=quiet_log):
+    for i in progress_bar(range(0, len(order), batch_size), "BN statistics"):
         x = to_input(images[order[i : i + batch_size]], norm["mean"], norm["std"])
         model(augment(x, int(norm["input_size"]), augment_cfg, gen))
     model.eval()
@@ -76,10 +72,7 @@ def average_checkpoints(
     model_cfg = ModelConfig.from_dict(last["model_config"])
     model = build_model(model_cfg)
     model.load_state_dict(average_weights(ckpts))
-    saved_augment = last.get("train_config", {}).get("augment", {})
-    augment_cfg = AugmentConfig(
-        **{k: tuple(v) if isinstance(v, list) else v for k, v in saved_augment.items()}
-    )
+    augment_cfg = AugmentConfig.from_dict(last.get("train_config", {}).get("augment", {}))
     recompute_batchnorm(model, train, last["norm"], augment_cfg)
     metrics = dict(last.get("metrics", {}))
     metrics["averaged"] = {

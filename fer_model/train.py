@@ -122,6 +122,12 @@ def _loss(
     return loss, logits
 
 
+def progress_bar(items: range, desc: str) -> tqdm:
+    """tqdm on stderr; a redirected log (not a terminal) gets one line a minute, not hundreds."""
+    interval = 1.0 if sys.stderr.isatty() else 60.0
+    return tqdm(items, desc=desc, leave=False, mininterval=interval, file=sys.stderr)
+
+
 class ThreadTuner:
     """Re-picks 1 vs `max_threads` intra-op threads every `period` steps by timing both.
 
@@ -180,13 +186,7 @@ def _train_epoch(run: _Run, cfg: TrainConfig, epoch: int) -> tuple[float, float,
     tot_loss = tot_correct = seen = 0.0
     finished = False
     t0, e0 = time.time(), run.elapsed_s
-    bar = tqdm(
-        range(n_batches),
-        desc=f"epoch {epoch + 1}/{cfg.epochs}",
-        leave=False,
-        mininterval=1.0 if sys.stderr.isatty() else 60.0,
-        file=sys.stderr,
-    )
+    bar = progress_bar(range(n_batches), f"epoch {epoch + 1}/{cfg.epochs}")
     for b in bar:
         run.elapsed_s = e0 + time.time() - t0
         p = run.sched.progress(run.step, run.elapsed_s)
@@ -276,21 +276,20 @@ def _resumed_config(cfg: TrainConfig, saved: dict[str, Any]) -> TrainConfig:
     """A resumed run keeps its saved hyper-parameters; only where/how it runs may change."""
     local = {"data", "out_dir", "threads", "adapt_threads"}
     keep = {f.name: saved[f.name] for f in fields(cfg) if f.name in saved and f.name not in local}
-    keep["augment"] = AugmentConfig(
-        **{k: tuple(v) if isinstance(v, list) else v for k, v in saved.get("augment", {}).items()}
-    )
+    keep["augment"] = AugmentConfig.from_dict(saved.get("augment", {}))
     return replace(cfg, **keep)
 
 
 def _initial_model(
     model_cfg: ModelConfig, init: dict[str, Any] | None, deepen_to: tuple[int, ...]
-) -> nn.Module:
+) -> tuple[nn.Module, ModelConfig]:
+    """The model to train and its config (a deepened warm start changes the block counts)."""
     if init and deepen_to:
-        return deepen(init["model"], model_cfg, deepen_to)
+        return deepen(init["model"], model_cfg, deepen_to), replace(model_cfg, blocks=deepen_to)
     model = build_model(model_cfg)
     if init:
         model.load_state_dict(init["model"])
-    return model
+    return model, model_cfg
 
 
 def train(model_cfg: ModelConfig, cfg: TrainConfig, resume: bool = False) -> dict[str, Any]:
@@ -309,8 +308,7 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, resume: bool = False) -> dic
         model_cfg = ModelConfig.from_dict((state or init)["model_config"])
     train_ds, val_ds = _splits(cfg)
     norm = (state or init)["norm"] if state or init else _norm(train_ds, model_cfg.input_size)
-    model = _initial_model(model_cfg, init, cfg.deepen_to)
-    model_cfg = replace(model_cfg, blocks=cfg.deepen_to) if init and cfg.deepen_to else model_cfg
+    model, model_cfg = _initial_model(model_cfg, init, cfg.deepen_to)
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
     steps_per_epoch = len(train_ds) // cfg.batch_size or 1
