@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -22,6 +23,12 @@ class AugmentConfig:
     def from_dict(cls, d: dict) -> AugmentConfig:
         """From a checkpoint's saved train config (lists back to tuples)."""
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+
+def to_input(images: np.ndarray | torch.Tensor, mean: float, std: float) -> torch.Tensor:
+    """uint8 (N, H, W) -> normalised float (N, 1, H, W)."""
+    x = torch.as_tensor(images).float().div_(255.0).unsqueeze(1)
+    return x.sub_(mean).div_(std)
 
 
 def random_affine_crop(

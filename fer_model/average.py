@@ -14,11 +14,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from .augment import AugmentConfig, augment
+from .augment import AugmentConfig, augment, to_input
 from .checkpoint import atomic_save, load_checkpoint, make_checkpoint
 from .data import FaceDataset
 from .models import ModelConfig, build_model
-from .train import accuracy, progress_bar, to_input
+from .train import accuracy, progress_bar
 
 
 def average_weights(ckpts: list[dict[str, Any]]) -> dict[str, torch.Tensor]:

@@ -30,9 +30,21 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--optimizer", default="sgd", choices=("sgd", "adamw"))
     p.add_argument("--lr", type=float, default=0.02, help="peak LR (warm-up + cosine); adamw ~2e-3")
+    p.add_argument(
+        "--lr-schedule",
+        default="cosine",
+        choices=("cosine", "constant"),
+        help="after warm-up: cosine decay, or constant (SWA-style: `average` the epochs)",
+    )
     p.add_argument("--weight-decay", type=float, default=5e-4, help="adamw ~0.05")
     p.add_argument("--label-smoothing", type=float, default=0.1)
     p.add_argument("--mixup", type=float, default=0.0, help="mixup Beta alpha; 0 = off")
+    p.add_argument(
+        "--teacher", default="", help="distil from this checkpoint's ten-crop TTA probabilities"
+    )
+    p.add_argument(
+        "--distill-alpha", type=float, default=0.5, help="teacher's share of the soft target"
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--limit", type=int, default=0, help="first N rows per split (smoke runs)")
@@ -136,9 +148,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         optimizer=args.optimizer,
         lr=args.lr,
+        lr_schedule=args.lr_schedule,
         weight_decay=args.weight_decay,
         label_smoothing=args.label_smoothing,
         mixup=args.mixup,
+        teacher=args.teacher,
+        distill_alpha=args.distill_alpha,
         seed=args.seed,
         threads=args.threads,
         limit=args.limit,

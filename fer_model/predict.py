@@ -14,11 +14,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from .augment import center_crop, ten_crop
+from .augment import center_crop, ten_crop, to_input
 from .checkpoint import DEFAULT_WEIGHTS, load_checkpoint, model_from_checkpoint
 from .data import FaceCropper, to_face48
 from .models import fuse_for_inference
-from .train import to_input
 
 
 class FERPredictor:

@@ -17,10 +17,11 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from .augment import AugmentConfig, augment, center_crop
+from .augment import AugmentConfig, augment, center_crop, to_input
 from .checkpoint import atomic_save, load_checkpoint, make_checkpoint
 from .data import FaceDataset, load_dataset
 from .models import ModelConfig, build_model, count_params, deepen
+from .predict import FERPredictor
 
 
 @dataclass
@@ -31,9 +32,12 @@ class TrainConfig:
     batch_size: int = 128
     optimizer: str = "sgd"  # "sgd" (Nesterov momentum 0.9) or "adamw"
     lr: float = 0.02  # peak LR of warm-up + cosine (sgd at 0.1 stalled at chance; adamw: ~2e-3)
+    lr_schedule: str = "cosine"  # or "constant" after warm-up: diverse epochs for averaging
     weight_decay: float = 5e-4  # adamw (decoupled): ~0.05
     label_smoothing: float = 0.1
     mixup: float = 0.0  # Beta(alpha, alpha) mixup; 0 disables
+    teacher: str = ""  # checkpoint whose ten-crop TTA probabilities are soft targets
+    distill_alpha: float = 0.5  # weight of the teacher's probabilities in the target
     seed: int = 0
     threads: int = 2
     limit: int = 0  # use only the first N rows of each split (smoke runs)
@@ -51,12 +55,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-def to_input(images: np.ndarray | torch.Tensor, mean: float, std: float) -> torch.Tensor:
-    """uint8 (N, H, W) -> normalised float (N, 1, H, W)."""
-    x = torch.as_tensor(images).float().div_(255.0).unsqueeze(1)
-    return x.sub_(mean).div_(std)
 
 
 @torch.inference_mode()
@@ -107,19 +105,42 @@ def _mixup_lambda(alpha: float, gen: torch.Generator) -> float:
     return float(np.random.default_rng(seed).beta(alpha, alpha))
 
 
-def _loss(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, gen: torch.Generator
-) -> tuple[torch.Tensor, torch.Tensor]:
+def teacher_probabilities(path: str, images: np.ndarray) -> torch.Tensor:
+    """The teacher's ten-crop + flip averaged probabilities on un-augmented training faces.
+
+    TTA makes the teacher better than any single view of it (the shipped model: +1.6 points
+    on PublicTest); distilling that into single-view training aims to keep part of the gain.
+    """
+    print(f"teacher {path}: ten-crop probabilities over {len(images)} training faces", flush=True)
+    return torch.as_tensor(FERPredictor.from_checkpoint(path).predict_images(images, tta=True))
+
+
+def target_distribution(
+    y: torch.Tensor, n_classes: int, cfg: TrainConfig, soft: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Smoothed one-hot labels, blended with the teacher's probabilities when there are any."""
     smooth = cfg.label_smoothing
+    hard = F.one_hot(y, n_classes).float() * (1 - smooth) + smooth / n_classes
+    return hard if soft is None else (1 - cfg.distill_alpha) * hard + cfg.distill_alpha * soft
+
+
+def _loss(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    soft: torch.Tensor | None,
+    cfg: TrainConfig,
+    gen: torch.Generator,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cross-entropy against target distributions (mixup mixes inputs and targets alike)."""
     if cfg.mixup <= 0:
         logits = model(x)
-        return F.cross_entropy(logits, y, label_smoothing=smooth), logits
+        return F.cross_entropy(logits, target_distribution(y, logits.shape[1], cfg, soft)), logits
     lam = _mixup_lambda(cfg.mixup, gen)
     perm = torch.randperm(len(x), generator=gen)
     logits = model(lam * x + (1 - lam) * x[perm])
-    loss = lam * F.cross_entropy(logits, y, label_smoothing=smooth)
-    loss = loss + (1 - lam) * F.cross_entropy(logits, y[perm], label_smoothing=smooth)
-    return loss, logits
+    target = target_distribution(y, logits.shape[1], cfg, soft)
+    return F.cross_entropy(logits, lam * target + (1 - lam) * target[perm]), logits
 
 
 def progress_bar(items: range, desc: str) -> tqdm:
@@ -175,6 +196,7 @@ class _Run:
     elapsed_s: float = 0.0  # training wall time over all sessions of this run
     lr: float = 0.0
     tuner: ThreadTuner | None = None
+    teacher_probs: torch.Tensor | None = None  # (N, classes), aligned with `labels`
 
 
 def _train_epoch(run: _Run, cfg: TrainConfig, epoch: int) -> tuple[float, float, bool]:
@@ -205,7 +227,8 @@ def _train_epoch(run: _Run, cfg: TrainConfig, epoch: int) -> tuple[float, float,
         if cfg.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         y = run.labels[idx]
-        loss, logits = _loss(run.model, x, y, cfg, gen)
+        soft = run.teacher_probs[idx] if run.teacher_probs is not None else None
+        loss, logits = _loss(run.model, x, y, soft, cfg, gen)
         run.opt.zero_grad(set_to_none=True)
         loss.backward()
         run.opt.step()
@@ -225,7 +248,7 @@ def _train_epoch(run: _Run, cfg: TrainConfig, epoch: int) -> tuple[float, float,
 
 
 class LRSchedule:
-    """Linear warm-up then cosine decay, driven by training progress in [0, 1].
+    """Linear warm-up then cosine decay (or a constant LR), driven by progress in [0, 1].
 
     Progress is steps done / planned steps, or, with a time budget, wall time used / budget
     when that is further along: on a shared CPU the run then still ends at a low LR on time
@@ -240,8 +263,12 @@ class LRSchedule:
         warmup: float = 0.05,
         start_div: float = 20.0,
         final_div: float = 1000.0,
+        shape: str = "cosine",
     ) -> None:
+        if shape not in ("cosine", "constant"):
+            raise ValueError(f"unknown LR schedule {shape!r}")
         self.peak, self.total_steps, self.budget_s = peak, max(total_steps, 1), budget_s
+        self.shape = shape
         self.warmup, self.start_div, self.final_div = warmup, start_div, final_div
 
     def progress(self, step: int, elapsed_s: float) -> float:
@@ -254,6 +281,8 @@ class LRSchedule:
         if p < self.warmup:
             start = self.peak / self.start_div
             return start + (self.peak - start) * p / self.warmup
+        if self.shape == "constant":
+            return self.peak
         q = (p - self.warmup) / (1 - self.warmup)
         low = self.peak / self.final_div
         return low + (self.peak - low) * 0.5 * (1 + math.cos(math.pi * q))
@@ -300,6 +329,8 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, resume: bool = False) -> dic
     last_path = out / "last.pt"
     if cfg.deepen_to and not cfg.init_from:
         raise ValueError("deepening needs a checkpoint to grow from (--init-from)")
+    if not 0.0 <= cfg.distill_alpha <= 1.0:
+        raise ValueError(f"distill_alpha must be within [0, 1], not {cfg.distill_alpha}")
     state = load_checkpoint(last_path) if resume and last_path.exists() else None
     if state:
         cfg = _resumed_config(cfg, state["train_config"])
@@ -312,7 +343,9 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, resume: bool = False) -> dic
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
     steps_per_epoch = len(train_ds) // cfg.batch_size or 1
-    sched = LRSchedule(cfg.lr, steps_per_epoch * cfg.epochs, cfg.time_budget_min * 60)
+    sched = LRSchedule(
+        cfg.lr, steps_per_epoch * cfg.epochs, cfg.time_budget_min * 60, shape=cfg.lr_schedule
+    )
     run = _Run(
         model,
         _optimizer(model, cfg),
@@ -321,6 +354,7 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, resume: bool = False) -> dic
         torch.as_tensor(train_ds.labels),
         norm,
         tuner=ThreadTuner(cfg.threads) if cfg.adapt_threads else None,
+        teacher_probs=teacher_probabilities(cfg.teacher, train_ds.images) if cfg.teacher else None,
     )
     metrics: dict[str, Any] = {
         "history": [],
