@@ -2,8 +2,9 @@
 
 Averaging the weights of the last epochs of a cosine schedule lands nearer the centre of
 the flat region they wander in, which generalises a little better than any single epoch.
-The averaged network's BatchNorm statistics no longer match its weights, so they are
-re-estimated with one pass over the (augmented) training faces.
+The averaged network has no BatchNorm statistics of its own, so they are re-estimated with
+one pass over clean training faces (`batchnorm.py`). Averaging a single checkpoint is just
+that re-estimation.
 """
 
 from __future__ import annotations
@@ -12,13 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
-from .augment import AugmentConfig, augment, to_input
+from .batchnorm import recalibrate_batchnorm
 from .checkpoint import atomic_save, load_checkpoint, make_checkpoint
 from .data import FaceDataset
 from .models import ModelConfig, build_model
-from .train import accuracy, progress_bar
+from .train import accuracy
 
 
 def average_weights(ckpts: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
@@ -35,30 +35,6 @@ def average_weights(ckpts: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
     return averaged
 
 
-@torch.no_grad()
-def recompute_batchnorm(
-    model: nn.Module,
-    train: FaceDataset,
-    norm: dict[str, float],
-    augment_cfg: AugmentConfig,
-    batch_size: int = 256,
-    seed: int = 0,
-) -> None:
-    """Exact (cumulative) BN running statistics of `model` over one augmented training pass."""
-    for m in model.modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm):
-            m.reset_running_stats()
-            m.momentum = None  # cumulative average instead of an exponential one
-    model.train()
-    gen = torch.Generator().manual_seed(seed)
-    images = torch.as_tensor(train.images)
-    order = torch.randperm(len(images), generator=gen)
-    for i in progress_bar(range(0, len(order), batch_size), "BN statistics"):
-        x = to_input(images[order[i : i + batch_size]], norm["mean"], norm["std"])
-        model(augment(x, int(norm["input_size"]), augment_cfg, gen))
-    model.eval()
-
-
 def average_checkpoints(
     paths: list[str | Path], train: FaceDataset, val: FaceDataset, out: str | Path
 ) -> dict[str, Any]:
@@ -72,8 +48,7 @@ def average_checkpoints(
     model_cfg = ModelConfig.from_dict(last["model_config"])
     model = build_model(model_cfg)
     model.load_state_dict(average_weights(ckpts))
-    augment_cfg = AugmentConfig.from_dict(last.get("train_config", {}).get("augment", {}))
-    recompute_batchnorm(model, train, last["norm"], augment_cfg)
+    recalibrate_batchnorm(model, train.images, last["norm"], progress=True)
     metrics = dict(last.get("metrics", {}))
     metrics["averaged"] = {
         "checkpoints": [str(p) for p in paths],

@@ -63,6 +63,13 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         help="with --init-from: grow a residual net to these blocks per stage, e.g. 1,2,2",
     )
     p.add_argument(
+        "--calibrate-bn",
+        type=int,
+        default=8192,
+        help="training faces to re-estimate BatchNorm statistics on before each evaluation "
+        "(0: evaluate with the training averages)",
+    )
+    p.add_argument(
         "--save-epochs",
         action="store_true",
         help="also keep each epoch's weights as <out>/epochs/e<N>.pt (for `average`)",
@@ -160,6 +167,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         init_from=args.init_from,
         deepen_to=args.deepen_to,
         save_epochs=args.save_epochs,
+        calibrate_bn=args.calibrate_bn,
         time_budget_min=args.time_budget,
     )
     metrics = train(default_config(args.model, **_model_overrides(args)), cfg, resume=args.resume)

@@ -18,6 +18,7 @@ from torch import nn
 from tqdm import tqdm
 
 from .augment import AugmentConfig, augment, center_crop, to_input
+from .batchnorm import recalibrate_batchnorm
 from .checkpoint import atomic_save, load_checkpoint, make_checkpoint
 from .data import FaceDataset, load_dataset
 from .models import ModelConfig, build_model, count_params, deepen
@@ -47,6 +48,7 @@ class TrainConfig:
     adapt_threads: bool = True  # ThreadTuner: 1 or `threads` threads, whichever is faster now
     channels_last: bool = True  # measured ~25% faster training on this CPU
     snapshot_epochs: tuple[int, ...] = ()  # keep best-so-far as best-e<N>.pt after epoch N
+    calibrate_bn: int = 8192  # faces to re-estimate BN on before each evaluation; 0: keep EMA
     save_epochs: bool = False  # keep each epoch's weights as epochs/e<N>.pt (fer_model.average)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
@@ -383,6 +385,8 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, resume: bool = False) -> dic
         t0 = time.time()
         loss, train_acc, finished = _train_epoch(run, cfg, epoch)
         t_eval = time.time()
+        if cfg.calibrate_bn:  # the training EMA lags the weights: several points at a high LR
+            recalibrate_batchnorm(model, run.images, norm, limit=cfg.calibrate_bn, seed=epoch)
         val_acc = accuracy(model, val_ds, norm)
         run.elapsed_s += time.time() - t_eval  # evaluation time counts towards the budget
         _end_epoch(
