@@ -389,6 +389,7 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, resume: bool = False) -> dic
             recalibrate_batchnorm(model, run.images, norm, limit=cfg.calibrate_bn, seed=epoch)
         val_acc = accuracy(model, val_ds, norm)
         run.elapsed_s += time.time() - t_eval  # evaluation time counts towards the budget
+        finished = finished or run.sched.progress(run.step, run.elapsed_s) >= 1.0
         _end_epoch(
             run,
             metrics,

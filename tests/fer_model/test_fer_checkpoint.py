@@ -1,3 +1,4 @@
+import time
 from pathlib import Path
 
 import numpy as np
@@ -85,3 +86,19 @@ def test_train_resume_is_exact_then_warm_start_and_export(
 def test_missing_checkpoint_is_clear_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         load_checkpoint(tmp_path / "nope.pt")
+
+
+def test_time_budget_spent_in_evaluation_ends_the_run(
+    tiny_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_accuracy = train_module.accuracy
+
+    def slow_evaluation(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        time.sleep(1.5)  # longer than the whole budget
+        return real_accuracy(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "accuracy", slow_evaluation)
+    cfg = TrainConfig(data=str(tiny_csv), out_dir=str(tmp_path / "budget"), epochs=5,
+                      batch_size=16, threads=1, time_budget_min=1 / 60)  # fmt: skip
+    history = train(default_config("rescov", **TINY_MODEL), cfg)["history"]
+    assert len(history) == 1 and history[0]["loss"] > 0  # no empty epoch logged after the budget
