@@ -201,21 +201,19 @@ class _Run:
     teacher_probs: torch.Tensor | None = None  # (N, classes), aligned with `labels`
 
 
-def _train_epoch(run: _Run, cfg: TrainConfig, epoch: int) -> tuple[float, float, bool]:
-    """One pass over the shuffled data; returns (loss, accuracy, schedule finished)."""
+def _train_epoch(run: _Run, cfg: TrainConfig, epoch: int) -> tuple[float, float]:
+    """One pass over the shuffled data, stopping where the schedule ends; returns (loss, acc)."""
     run.model.train()
     gen = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)  # resumable determinism
     order = torch.randperm(len(run.labels), generator=gen)
     n_batches = len(order) // cfg.batch_size or 1
     tot_loss = tot_correct = seen = 0.0
-    finished = False
     t0, e0 = time.time(), run.elapsed_s
     bar = progress_bar(range(n_batches), f"epoch {epoch + 1}/{cfg.epochs}")
     for b in bar:
         run.elapsed_s = e0 + time.time() - t0
         p = run.sched.progress(run.step, run.elapsed_s)
         if p >= 1.0:
-            finished = True
             break
         run.lr = run.sched.lr(p)
         for group in run.opt.param_groups:
@@ -245,8 +243,7 @@ def _train_epoch(run: _Run, cfg: TrainConfig, epoch: int) -> tuple[float, float,
         )
     bar.close()
     run.elapsed_s = e0 + time.time() - t0
-    finished = finished or run.sched.progress(run.step, run.elapsed_s) >= 1.0
-    return tot_loss / max(seen, 1), tot_correct / max(seen, 1), finished
+    return tot_loss / max(seen, 1), tot_correct / max(seen, 1)
 
 
 class LRSchedule:
@@ -383,13 +380,12 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, resume: bool = False) -> dic
     )
     for epoch in range(start_epoch, cfg.epochs):
         t0 = time.time()
-        loss, train_acc, finished = _train_epoch(run, cfg, epoch)
+        loss, train_acc = _train_epoch(run, cfg, epoch)
         t_eval = time.time()
         if cfg.calibrate_bn:  # the training EMA lags the weights: several points at a high LR
             recalibrate_batchnorm(model, run.images, norm, limit=cfg.calibrate_bn, seed=epoch)
         val_acc = accuracy(model, val_ds, norm)
         run.elapsed_s += time.time() - t_eval  # evaluation time counts towards the budget
-        finished = finished or run.sched.progress(run.step, run.elapsed_s) >= 1.0
         _end_epoch(
             run,
             metrics,
@@ -402,7 +398,7 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, resume: bool = False) -> dic
             val_acc,
             time.time() - t0,
         )
-        if finished:
+        if run.sched.progress(run.step, run.elapsed_s) >= 1.0:  # also when evaluation used it up
             break
     return metrics
 
