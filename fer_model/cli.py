@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from .augment import DEFAULT_VIEWS, VIEWS
 from .models import MODEL_NAMES, default_config
 
 FER_CSV = "../shared/data/fer2013/fer2013-train-publictest.csv.gz"
@@ -92,6 +93,16 @@ def _add_average(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, default=2)
 
 
+def _add_views(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--views",
+        choices=VIEWS,
+        default=DEFAULT_VIEWS,
+        help="test-time views averaged per face: single (the centre crop), mirror (it and its "
+        "mirror image, what the product runs) or ten-crop",
+    )
+
+
 def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="accuracy, per-class accuracy, confusion matrix")
     p.add_argument("--data", default=FER_CSV, help="FER2013-layout CSV or <root>/<class>/ folder")
@@ -99,7 +110,10 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
         "--usage", default="PublicTest", choices=("PublicTest", "PrivateTest", "Training")
     )
     p.add_argument("--checkpoint", default=None, help="default: fer_model/weights/default.pt")
-    p.add_argument("--tta", action="store_true", help="ten-crop + flip averaging")
+    _add_views(p)
+    p.add_argument(
+        "--tta", dest="views", action="store_const", const="ten-crop", help="= --views ten-crop"
+    )
     p.add_argument(
         "--face-crop",
         action="store_true",
@@ -132,6 +146,7 @@ def _add_small(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint", default=None)
     p.add_argument("--runs", type=int, default=300)
     p.add_argument("--threads", type=int, default=1)
+    _add_views(p)
     p = sub.add_parser("export", help="strip training state; write the shippable checkpoint")
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--out", default=None, help="default: fer_model/weights/default.pt")
@@ -221,7 +236,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     predictor = FERPredictor.from_checkpoint(args.checkpoint)
-    result = evaluate(predictor, ds, tta=args.tta)
+    result = evaluate(predictor, ds, args.views)
     if args.plot:
         plot_confusion(result, predictor.class_names, args.plot)
         print(f"confusion matrix written to {args.plot}", file=sys.stderr)
@@ -230,7 +245,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     else:
         print(
             f"accuracy {result['accuracy']:.4f} on {result['n']} faces"
-            f"{' (TTA)' if args.tta else ''}; {result['ms_per_face']:.3f} ms/face"
+            f" ({args.views} views); {result['ms_per_face']:.3f} ms/face"
         )
         for name, acc in result["per_class"].items():
             print(f"  {name:9s} {'n/a' if acc is None else f'{acc:.3f}'}")
@@ -240,9 +255,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import bench
 
-    result = bench(args.checkpoint, runs=args.runs, threads=args.threads)
+    result = bench(args.checkpoint, runs=args.runs, threads=args.threads, views=args.views)
     print(
-        f"batch 1, {result['threads']} thread(s): {result['batch1_ms_per_face']:.3f} ms/face "
+        f"batch 1, {result['threads']} thread(s), {result['views']} views: "
+        f"{result['batch1_ms_per_face']:.3f} ms/face "
         f"(48x48 grey crop; {result['batch1_bgr120_ms_per_face']:.3f} ms for a 120x120 BGR crop)"
     )
     print(

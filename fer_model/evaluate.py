@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from .augment import DEFAULT_VIEWS
 from .data import FaceCropper, FaceDataset, load_dataset
 from .predict import FERPredictor
 
@@ -37,9 +38,11 @@ def confusion_matrix(labels: np.ndarray, pred: np.ndarray, n_classes: int) -> np
     )
 
 
-def evaluate(predictor: FERPredictor, ds: FaceDataset, tta: bool = False) -> dict[str, Any]:
+def evaluate(
+    predictor: FERPredictor, ds: FaceDataset, views: str = DEFAULT_VIEWS
+) -> dict[str, Any]:
     t0 = time.perf_counter()
-    probs = predictor.predict_images(ds.images, tta=tta)
+    probs = predictor.predict_images(ds.images, views)
     ms = (time.perf_counter() - t0) * 1000 / max(len(ds), 1)
     names = predictor.class_names
     conf = confusion_matrix(ds.labels, probs.argmax(1), len(names))
@@ -53,7 +56,7 @@ def evaluate(predictor: FERPredictor, ds: FaceDataset, tta: bool = False) -> dic
         "per_class": per_class,
         "confusion": conf.tolist(),
         "ms_per_face": round(ms, 4),
-        "tta": tta,
+        "views": views,
     }
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .augment import center_crop, ten_crop, to_input
+from .augment import DEFAULT_VIEWS, inference_views, to_input
 from .checkpoint import DEFAULT_WEIGHTS, load_checkpoint, model_from_checkpoint
 from .data import FaceCropper, to_face48
 from .models import fuse_for_inference
@@ -58,29 +58,32 @@ class FERPredictor:
             raise ValueError("face_cropper found no face in some inputs")
         return np.stack(out) if out else np.zeros((0, 48, 48), np.uint8)
 
-    def predict(self, faces: list[np.ndarray] | np.ndarray, tta: bool = False) -> np.ndarray:
-        """Class probabilities (N, 7) float32, columns in `class_names` order."""
-        return self.predict_images(self.preprocess(list(faces)), tta)
+    def predict(
+        self, faces: list[np.ndarray] | np.ndarray, views: str = DEFAULT_VIEWS
+    ) -> np.ndarray:
+        """Class probabilities (N, 7) float32, columns in `class_names` order, averaged over
+        `views` (see `augment.VIEWS`)."""
+        return self.predict_images(self.preprocess(list(faces)), views)
 
     def predict_images(
-        self, images: np.ndarray, tta: bool = False, batch_size: int = 256
+        self, images: np.ndarray, views: str = DEFAULT_VIEWS, batch_size: int = 256
     ) -> np.ndarray:
         """Probabilities for already-prepared uint8 (N, 48, 48) faces."""
         if len(images) == 0:
             return np.zeros((0, len(self.class_names)), np.float32)
         probs = [
-            self._forward(images[i : i + batch_size], tta)
+            self._forward(images[i : i + batch_size], views)
             for i in range(0, len(images), batch_size)
         ]
         return np.concatenate(probs).astype(np.float32)
 
-    def _forward(self, images: np.ndarray, tta: bool) -> np.ndarray:
+    def _forward(self, images: np.ndarray, views: str) -> np.ndarray:
         x = to_input(images, self.norm["mean"], self.norm["std"])
-        size = int(self.norm["input_size"])
-        views = ten_crop(x, size) if tta else [center_crop(x, size)]
+        crops = inference_views(x, int(self.norm["input_size"]), views)
+        # All views in one batch: one forward call costs less than one per view at batch 1.
         with self._lock, torch.inference_mode():
-            probs = torch.stack([self._model(v.contiguous()).softmax(1) for v in views]).mean(0)
-        return probs.numpy()
+            probs = self._model(torch.cat(crops).contiguous()).softmax(1)
+        return probs.view(len(crops), len(images), -1).mean(0).numpy()
 
     def predict_labels(self, faces: list[np.ndarray]) -> list[str]:
         return [self.class_names[i] for i in self.predict(faces).argmax(1)]

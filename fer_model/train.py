@@ -114,7 +114,7 @@ def teacher_probabilities(path: str, images: np.ndarray) -> torch.Tensor:
     on PublicTest); distilling that into single-view training aims to keep part of the gain.
     """
     print(f"teacher {path}: ten-crop probabilities over {len(images)} training faces", flush=True)
-    return torch.as_tensor(FERPredictor.from_checkpoint(path).predict_images(images, tta=True))
+    return torch.as_tensor(FERPredictor.from_checkpoint(path).predict_images(images, "ten-crop"))
 
 
 def target_distribution(

@@ -1,6 +1,14 @@
+import pytest
 import torch
 
-from fer_model.augment import AugmentConfig, augment, center_crop, random_affine_crop, ten_crop
+from fer_model.augment import (
+    AugmentConfig,
+    augment,
+    center_crop,
+    inference_views,
+    random_affine_crop,
+    ten_crop,
+)
 
 
 def test_identity_affine_is_center_crop() -> None:
@@ -24,3 +32,16 @@ def test_ten_crop() -> None:
     crops = ten_crop(x, 44)
     assert len(crops) == 10 and all(c.shape == (1, 1, 44, 44) for c in crops)
     torch.testing.assert_close(crops[5], crops[0].flip(-1))
+
+
+def test_inference_views() -> None:
+    x = torch.randn(2, 1, 48, 48)
+    (single,) = inference_views(x, 44, "single")
+    torch.testing.assert_close(single, center_crop(x, 44))
+    centre, mirror = inference_views(x, 44, "mirror")
+    torch.testing.assert_close(centre, single)
+    torch.testing.assert_close(mirror, single.flip(-1))
+    for got, want in zip(inference_views(x, 44, "ten-crop"), ten_crop(x, 44), strict=True):
+        torch.testing.assert_close(got, want)
+    with pytest.raises(ValueError, match="expected one of single, mirror, ten-crop"):
+        inference_views(x, 44, "flip")

@@ -36,8 +36,21 @@ def test_predictor_on_any_input(tiny_checkpoint: Path) -> None:
     np.testing.assert_allclose(pred.predict(faces), probs)  # deterministic
     eager = FERPredictor.from_checkpoint(tiny_checkpoint, optimize=False).predict(faces)
     np.testing.assert_allclose(eager, probs, atol=1e-5)
-    assert pred.predict(faces, tta=True).shape == (2, 7)
+    assert pred.predict(faces, "ten-crop").shape == (2, 7)
     assert pred.predict([]).shape == (0, 7)
+
+
+def test_predictor_default_averages_each_face_with_its_mirror_image(
+    tiny_checkpoint: Path,
+) -> None:
+    pred = FERPredictor.from_checkpoint(tiny_checkpoint)
+    faces = np.random.default_rng(0).integers(0, 256, (3, 48, 48), dtype=np.uint8)
+    single = pred.predict(faces, "single")
+    mirrored = pred.predict(faces[:, :, ::-1], "single")
+    np.testing.assert_allclose(pred.predict(faces), (single + mirrored) / 2, atol=1e-6)
+    assert not np.allclose(single, mirrored)  # the two views really differ
+    with pytest.raises(ValueError, match="unknown views 'five-crop'"):
+        pred.predict(faces, "five-crop")
 
 
 def test_train_resume_is_exact_then_warm_start_and_export(

@@ -42,6 +42,7 @@ def test_evaluate_json_schema_and_plot(
     assert out["n"] == 28 and 0 <= out["accuracy"] <= 1
     assert len(out["per_class"]) == 7 and len(out["confusion"]) == 7
     assert sum(map(sum, out["confusion"])) == 28
+    assert out["views"] == "mirror"  # the product's default
     assert plot.stat().st_size > 1000
 
 
@@ -58,7 +59,17 @@ def test_evaluate_image_folder_tta(tiny_folder: Path, tiny_checkpoint: Path) -> 
         "1",
     )
     assert res.returncode == 0, res.stderr
-    assert json.loads(res.stdout)["n"] == 14
+    out = json.loads(res.stdout)
+    assert out["n"] == 14 and out["views"] == "ten-crop"
+
+
+def test_evaluate_single_view_and_unknown_views(tiny_csv: Path, tiny_checkpoint: Path) -> None:
+    args = ("evaluate", "--data", str(tiny_csv), "--checkpoint", str(tiny_checkpoint), "--json")
+    res = _cli(*args, "--views", "single")
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["views"] == "single"
+    res = _cli(*args, "--views", "flip")
+    assert res.returncode == 2 and "invalid choice: 'flip'" in res.stderr
 
 
 def test_evaluate_missing_usage_is_clear_error(tiny_csv: Path, tiny_checkpoint: Path) -> None:

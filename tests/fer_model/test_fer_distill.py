@@ -49,7 +49,7 @@ def test_teacher_probabilities_are_its_ten_crop_predictions(
     images = load_dataset(tiny_csv).subset("Training").images[:10]
     probs = teacher_probabilities(str(tiny_checkpoint), images)
     assert probs.shape == (10, 7)
-    expected = FERPredictor.from_checkpoint(tiny_checkpoint).predict_images(images, tta=True)
+    expected = FERPredictor.from_checkpoint(tiny_checkpoint).predict_images(images, "ten-crop")
     np.testing.assert_allclose(probs.numpy(), expected, atol=1e-6)
 
 
