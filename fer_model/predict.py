@@ -82,7 +82,7 @@ class FERPredictor:
         crops = inference_views(x, int(self.norm["input_size"]), views)
         # All views in one batch: one forward call costs less than one per view at batch 1.
         with self._lock, torch.inference_mode():
-            probs = self._model(torch.cat(crops).contiguous()).softmax(1)
+            probs = self._model(torch.cat(crops)).softmax(1)
         return probs.view(len(crops), len(images), -1).mean(0).numpy()
 
     def predict_labels(self, faces: list[np.ndarray]) -> list[str]:

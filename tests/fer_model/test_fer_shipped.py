@@ -20,7 +20,8 @@ def test_shipped_model_accuracy_on_first_200_public_test_faces(fer_csv: Path) ->
     probs = predictor.predict_images(ds.images)
     acc = float((probs.argmax(1) == ds.labels).mean())
     assert acc >= 0.55, f"accuracy {acc:.3f} on the first 200 PublicTest faces"  # chance ~ 0.25
-    np.testing.assert_allclose(predictor.predict_images(ds.images[:20]), probs[:20], atol=1e-5)
+    # Same faces, another batch size: oneDNN may pick other kernels (~1e-7 apart), so not exact.
+    np.testing.assert_allclose(predictor.predict_images(ds.images[:20]), probs[:20], atol=1e-6)
     assert default_predictor() is predictor  # loaded once
 
 
