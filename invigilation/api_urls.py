@@ -5,7 +5,13 @@ from rest_framework.routers import DefaultRouter
 from invigilation.accounts.login import ObtainAuthTokenView
 from invigilation.audit.api import AccessEventViewSet
 from invigilation.exams.api import ExamSessionViewSet, ExamViewSet, StudentSessionView
-from invigilation.proctoring.api import CheckInView, FlagViewSet, FrameIngestView
+from invigilation.proctoring.api import (
+    CheckInView,
+    FinishView,
+    FlagViewSet,
+    FrameIngestView,
+    SystemCheckView,
+)
 from invigilation.students.api import StudentViewSet
 
 router = DefaultRouter()
@@ -20,6 +26,8 @@ urlpatterns = [
     path("auth/token/", ObtainAuthTokenView.as_view(), name="api-token"),
     path("me/session/", StudentSessionView.as_view(), name="student-session"),
     path("me/check-in/", CheckInView.as_view(), name="check-in"),
+    path("me/system-check/", SystemCheckView.as_view(), name="system-check"),
+    path("me/finish/", FinishView.as_view(), name="finish"),
     path("frames/", FrameIngestView.as_view(), name="frame-ingest"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -65,6 +65,7 @@ PUBLIC = {
     # The student's capture page, authorised by the unguessable session token in its URL;
     # an unknown or expired token gets 404 (test_public_endpoints_do_only_what_they_should).
     "capture/<str:token>/": "student capture page, authorised by its token",
+    "capture/<str:token>/system-check/": "student's system check page, authorised likewise",
 }
 # Not listed, because they refuse anonymous requests like the rest: the student-token
 # endpoints (/api/me/..., /api/frames/) answer 401 without `Authorization: Session <token>`.
@@ -382,12 +383,13 @@ def test_everything_but_the_public_routes_refuses_anonymous_users_and_student_to
 def test_public_endpoints_do_only_what_they_should(world, client):
     mine = world["mine"]
     # The capture page: a valid token opens its own session's page; an unknown one 404s.
-    page = client.get(reverse("proctoring:capture", args=[mine["token"]]))
-    assert page.status_code == 200 and b"Ada Lovelace" in page.content
-    assert not any(marker in page.content for marker in world["markers"])
-    assert b"Alan Turing" not in page.content
-    unknown = client.get(reverse("proctoring:capture", args=["not-a-real-token"]))
-    assert unknown.status_code == 404
+    for name in ("proctoring:capture", "proctoring:system-check"):
+        page = client.get(reverse(name, args=[mine["token"]]))
+        assert page.status_code == 200 and b"Ada Lovelace" in page.content
+        assert not any(marker in page.content for marker in world["markers"])
+        assert b"Alan Turing" not in page.content
+        unknown = client.get(reverse(name, args=["not-a-real-token"]))
+        assert unknown.status_code == 404
     # Liveness says ok/down and nothing else.
     health = client.get(reverse("healthz"))
     assert set(health.json()) == {"database", "redis"}
@@ -493,8 +495,8 @@ def test_tokens_of_an_ended_exam_and_unknown_tokens_are_refused(world, exam, ses
                 response = call(token, method, path)
                 assert response.status_code == 401, (method, path, response.content)
                 assert "Unknown or expired" in response.json()["detail"]
-    capture = reverse("proctoring:capture", args=[sessions["S001"].token])
-    assert client.get(capture).status_code == 404
+    for name in ("proctoring:capture", "proctoring:system-check"):
+        assert client.get(reverse(name, args=[sessions["S001"].token])).status_code == 404
     # The other exam is still running: its student's token still works.
     still = token_client(sessions["S003"].token).get(reverse("student-session"))
     assert still.status_code == 200 and still.json()["student_number"] == "S003"

@@ -9,6 +9,7 @@ from PIL import Image
 from rest_framework.test import APIClient
 
 from invigilation.exams.models import ExamSession
+from invigilation.exams.services import check_in
 from invigilation.proctoring import frames
 from invigilation.proctoring.tasks import analyse_latest_frame
 
@@ -33,6 +34,8 @@ def queued(monkeypatch) -> list:
 
 @pytest.fixture
 def session(sessions) -> ExamSession:
+    """S001, checked in (frames before a check-in are refused)."""
+    check_in(session=sessions["S001"], verified=None)
     return sessions["S001"]
 
 
@@ -108,10 +111,18 @@ def test_only_a_valid_session_token_may_send_frames(session, queued, invigilator
     assert queued == []
 
 
-def test_frames_are_refused_after_the_session_finished_or_before_check_in(session, queued):
+def test_frames_are_refused_before_the_student_checked_in(sessions, queued):
+    not_checked_in = sessions["S002"]
+    response = post(not_checked_in.token, jpeg())
+    assert response.status_code == 409 and "Check in first" in response.json()["detail"]
+    assert queued == [] and frames.take_latest(not_checked_in, "test") is None
+
+
+def test_frames_are_refused_after_the_session_finished_or_before_the_exam(session, queued):
     session.status = ExamSession.Status.FINISHED
     session.save()
-    assert post(session.token, jpeg()).status_code == 409
+    response = post(session.token, jpeg())
+    assert response.status_code == 409 and "finished" in response.json()["detail"]
     session.status = ExamSession.Status.SCHEDULED
     session.save()
     exam = session.exam

@@ -48,9 +48,9 @@ def jpeg(shared_data) -> bytes:
     return cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
 
 
-def post_frame(stack: dict, jpeg: bytes) -> tuple[int, dict, dict]:
+def post_frame(stack: dict, jpeg: bytes, path: str = "/api/frames/") -> tuple[int, dict, dict]:
     request = urllib.request.Request(
-        f"{stack['url']}/api/frames/", jpeg, method="POST",
+        f"{stack['url']}{path}", jpeg, method="POST",
         headers={"Authorization": f"Session {stack['token']}", "Content-Type": "image/jpeg"},
     )  # fmt: skip
     try:
@@ -101,6 +101,7 @@ def test_frames_and_live_alerts_resume_after_redis_restarts(stack, own_redis, jp
         headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
     )).close()  # fmt: skip
     stack["cookie"] = login_cookie(base, "watcher", "pw-watch-1234")
+    assert post_frame(stack, jpeg, "/api/me/check-in/")[0] == 200  # frames need a check-in
 
     with dashboard_socket(stack, time.monotonic() + 30) as socket:
         assert post_frame(stack, jpeg)[0] == 202

@@ -29,6 +29,8 @@ class AccessEvent(models.Model):
         ENROLMENT_PHOTO = "enrolment_photo", "Enrolment photo"
         STUDENT_RECORD = "student_record", "Student record (API)"
         PERSONAL_DATA = "personal_data", "All personal data of a student"
+        LATEST_FRAME = "latest_frame", "Latest webcam frame (look now)"
+        CAPTURE_LINKS = "capture_links", "Capture links CSV"
 
     at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
     user = models.ForeignKey(

@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from invigilation.exams.models import Exam, ExamSession
-from invigilation.exams.services import assign_invigilator, enrol_students
+from invigilation.exams.services import assign_invigilator, check_in, enrol_students
 from invigilation.students.models import Student
 from invigilation.students.services import add_photo
 
@@ -50,7 +50,8 @@ def create_exam(
     sampling_fps: float = 1.0,
     thresholds: dict | None = None,
 ) -> tuple[Exam, list[ExamSession]]:
-    """A running exam whose students are all enrolled from the same photo."""
+    """A running exam whose students are all enrolled from the same photo and checked in
+    (frames before a check-in are refused)."""
     now = timezone.now()
     exam = Exam.objects.create(
         title=title, course="BENCH", starts_at=now - timedelta(minutes=1),
@@ -64,7 +65,10 @@ def create_exam(
         )
         add_photo(student=student, data=enrol_with, original_name="enrolment.jpg")
         enrolled.append(student)
-    return exam, enrol_students(exam=exam, students=enrolled)
+    sessions = enrol_students(exam=exam, students=enrolled)
+    for session in sessions:
+        check_in(session=session, verified=None)
+    return exam, sessions
 
 
 def create_invigilator(*, exam: Exam, username: str, password: str) -> User:

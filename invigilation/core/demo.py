@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.utils import timezone
@@ -38,7 +39,7 @@ def ensure_demo_data(*, credentials_file: Path) -> list[Credentials]:
     invigilator, invigilator_password = _user("invigilator", is_superuser=False)
     now = timezone.now()
     exam = Exam.objects.create(
-        title="Demo exam: Algorithms", course="DEMO101", mode=Exam.Mode.ONLINE,
+        title="Demo exam: Algorithms", course=settings.DEMO_COURSE, mode=Exam.Mode.ONLINE,
         starts_at=now - timedelta(minutes=10), ends_at=now + timedelta(hours=3),
     )  # fmt: skip
     assign_invigilator(exam=exam, user=invigilator)

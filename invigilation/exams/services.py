@@ -1,6 +1,7 @@
 """Writes to exams, invigilator assignments, exam sessions and attendance."""
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser, Group
 from django.db import transaction
@@ -45,3 +46,25 @@ def check_in(
         session.started_at = now
         session.save(update_fields=["status", "started_at"])
     return attendance
+
+
+def finish_session(*, session: ExamSession, at: datetime | None = None) -> bool:
+    """Mark the session finished (the student pressed Finish, or the exam ended); False
+    when it already was. Nothing is monitored or flagged after this."""
+    finished = (
+        ExamSession.objects.filter(pk=session.pk)
+        .exclude(status=ExamSession.Status.FINISHED)
+        .update(status=ExamSession.Status.FINISHED, finished_at=at or timezone.now())
+    )
+    session.refresh_from_db(fields=["status", "finished_at"])
+    return bool(finished)
+
+
+def finish_ended_sessions(*, now: datetime) -> list[ExamSession]:
+    """Finish, at their exam's end time, the sessions still in progress after it."""
+    ended = list(
+        ExamSession.objects.filter(
+            status=ExamSession.Status.IN_PROGRESS, exam__ends_at__lte=now
+        ).select_related("exam")
+    )
+    return [s for s in ended if finish_session(session=s, at=s.exam.ends_at)]

@@ -10,11 +10,12 @@ from django.conf import settings
 from django.db import transaction
 
 from invigilation import vision
+from invigilation.exams import services as exams_services
 from invigilation.exams.models import Exam, ExamSession
 from invigilation.proctoring import frames
 from invigilation.proctoring.models import Flag, FrameRecord
 from invigilation.proctoring.rules import FrameResult, RuleEvent, RuleSettings, SessionRules
-from invigilation.proctoring.services import push_event, raise_flag
+from invigilation.proctoring.services import push_event, push_finished, raise_flag
 from invigilation.proctoring.timing import StageTimer
 from invigilation.students.models import EnrolmentPhoto
 
@@ -45,12 +46,18 @@ def process_latest_frame(
     except vision.InvalidImage:
         return None  # ingestion checked the header; a body that still fails is dropped
     with timer.stage("persist"), frames.session_lock(session):
+        session.refresh_from_db(fields=["status"])
+        if session.status == ExamSession.Status.FINISHED:
+            # Sent before the student pressed Finish: nothing is flagged after it.
+            frames.count_drop(session)
+            frames.release(session, claim)
+            return None
         with transaction.atomic():
             if FrameRecord.objects.filter(session=session, frame_id=pending.frame_id).exists():
                 return None  # stored by an earlier delivery whose worker died before the ack
             record = _record(session, pending, result)
             with timer.stage("rules"):
-                rules = SessionRules(rule_settings(session.exam), frames.rules_state(session))
+                rules = session_rules(session.exam, frames.rules_state(session))
                 events = rules.observe(frame_result(record))
             for event in events:
                 with timer.stage("flag"):
@@ -96,6 +103,10 @@ def checks_for(exam: Exam) -> vision.Checks:
         gaze=exam.check_gaze,
         quality=True,
     )
+
+
+def session_rules(exam: Exam, state: dict | None) -> SessionRules:
+    return SessionRules(rule_settings(exam), state, frame_interval=1 / exam.sampling_fps)
 
 
 def rule_settings(exam: Exam) -> RuleSettings:
@@ -182,6 +193,14 @@ def annotated_snapshot(jpeg: bytes, result: vision.FrameAnalysis) -> bytes:
     return cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
 
 
+def finish_ended_sessions(*, now: float) -> list[ExamSession]:
+    """At the exam's end, sessions still in progress are finished (never flagged as stopped)."""
+    ended = exams_services.finish_ended_sessions(now=dt.datetime.fromtimestamp(now, tz=dt.UTC))
+    for session in ended:
+        push_finished(session=session)
+    return ended
+
+
 def flag_stopped_streams(*, now: float) -> list[Flag]:
     """Flag running sessions whose frames stopped arriving (the browser closed, say)."""
     current = dt.datetime.fromtimestamp(now, tz=dt.UTC)
@@ -191,13 +210,15 @@ def flag_stopped_streams(*, now: float) -> list[Flag]:
     ).select_related("exam", "student")  # fmt: skip
     flags = []
     for session in running:
+        # Under the lock that Finish also takes: a student who has just finished is not flagged.
         with frames.session_lock(session):
+            session.refresh_from_db(fields=["status"])
             state = frames.rules_state(session)
-            if state is None:
-                continue  # no frame yet: the student has not started streaming
-            rules = SessionRules(rule_settings(session.exam), state)
+            if state is None or session.status == ExamSession.Status.FINISHED:
+                continue  # no frame yet (not started streaming), or finished
+            rules = session_rules(session.exam, state)
             event = rules.check_stream(now)
             frames.save_rules_state(session, rules.state(), RULES_STATE_TTL)
-        if event:
-            flags.append(_flag(session, event, None, None))
+            if event:
+                flags.append(_flag(session, event, None, None))
     return flags

@@ -19,12 +19,18 @@ from invigilation.accounts.permissions import (
 from invigilation.audit.models import Action, What
 from invigilation.audit.services import record_access
 from invigilation.exams.selectors import exams_visible_to
-from invigilation.proctoring.ingest import FrameRefused, accept_frame, check_in_with_photo
+from invigilation.proctoring.ingest import (
+    FrameRefused,
+    accept_frame,
+    check_in_with_photo,
+    finish,
+    system_check,
+)
 from invigilation.proctoring.models import Flag
 from invigilation.proctoring.selectors import flags_visible_to
 from invigilation.proctoring.serializers import FlagReviewInputSerializer, FlagSerializer
 from invigilation.proctoring.services import ReviewRefused, review_flag
-from invigilation.proctoring.throttles import CheckInThrottle
+from invigilation.proctoring.throttles import CheckInThrottle, SystemCheckThrottle
 
 
 class FlagFilter(django_filters.FilterSet):
@@ -135,13 +141,19 @@ class FrameIngestView(StudentJPEGView):
 
 
 class CheckInResultSerializer(serializers.Serializer):
-    checked_in_at = serializers.DateTimeField()
-    verified = serializers.BooleanField(allow_null=True)
-    verification_distance = serializers.FloatField(allow_null=True)
+    checked_in_at = serializers.DateTimeField(source="attendance.checked_in_at")
+    verified = serializers.BooleanField(source="attendance.verified", allow_null=True)
+    verification_distance = serializers.FloatField(
+        source="attendance.verification_distance", allow_null=True
+    )
+    has_reference = serializers.BooleanField(
+        help_text="False: the student has no enrolment photo, so nothing was compared."
+    )
+    message = serializers.CharField(help_text="What to tell the student.")
 
 
 class CheckInView(StudentJPEGView):
-    """The student's identity check at the start of the exam: one photo from the camera."""
+    """The student's identity check at the start of the exam (or a retry): one photo."""
 
     throttle_classes = [CheckInThrottle]
 
@@ -150,5 +162,43 @@ class CheckInView(StudentJPEGView):
         responses={200: CheckInResultSerializer},
     )
     def post(self, request: Request) -> Response:
-        attendance = check_in_with_photo(session=request.auth, jpeg=request.data)
-        return Response(CheckInResultSerializer(attendance).data)
+        result = check_in_with_photo(session=request.auth, jpeg=request.data)
+        return Response(CheckInResultSerializer(result).data)
+
+
+class SystemCheckResultSerializer(serializers.Serializer):
+    faces = serializers.IntegerField()
+    brightness = serializers.FloatField()
+    sharpness = serializers.FloatField()
+    problems = serializers.ListField(child=serializers.CharField())
+
+
+class SystemCheckView(StudentJPEGView):
+    """A trial picture before the exam: face visible, lit and sharp? Nothing is stored."""
+
+    throttle_classes = [SystemCheckThrottle]
+
+    @extend_schema(
+        request={"image/jpeg": {"type": "string", "format": "binary"}},
+        responses={200: SystemCheckResultSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        result = system_check(session=request.auth, jpeg=request.data)
+        return Response(SystemCheckResultSerializer(result).data)
+
+
+class FinishedSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    finished_at = serializers.DateTimeField()
+
+
+class FinishView(APIView):
+    """The student finishes the exam: monitoring stops, and nothing is flagged after it."""
+
+    authentication_classes = [ExamSessionTokenAuthentication]
+    permission_classes = [IsExamSessionHolder]
+
+    @extend_schema(request=None, responses={200: FinishedSerializer})
+    def post(self, request: Request) -> Response:
+        session = finish(session=request.auth)
+        return Response(FinishedSerializer(session).data)

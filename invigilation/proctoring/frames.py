@@ -67,7 +67,7 @@ def put_latest(session: ExamSession, frame: PendingFrame) -> bool:
     pipe.set(_key(session, "queued"), 1, nx=True, ex=ttl)
     fields_added, _, queued = pipe.execute()
     if not fields_added:
-        _count_drop(session)
+        count_drop(session)
     return bool(queued)
 
 
@@ -89,9 +89,17 @@ def take_latest(session: ExamSession, claim: str) -> PendingFrame | None:
     keys = [_key(session, "frame"), _key(session, f"taken:{claim}"), _key(session, "queued")]
     flat = client().register_script(_TAKE)(keys=keys)
     if not flat:
-        _count_drop(session)  # expired before a worker got to it
+        count_drop(session)  # expired before a worker got to it
         return None
     stored = dict(zip(flat[::2], flat[1::2], strict=True))
+    return PendingFrame(stored[b"jpeg"], float(stored[b"at"]), stored[b"id"].decode())
+
+
+def peek_latest(session: ExamSession) -> PendingFrame | None:
+    """The frame waiting for analysis, left in place (an invigilator's "look now")."""
+    stored = client().hgetall(_key(session, "frame"))
+    if not stored:
+        return None
     return PendingFrame(stored[b"jpeg"], float(stored[b"at"]), stored[b"id"].decode())
 
 
@@ -100,7 +108,8 @@ def release(session: ExamSession, claim: str) -> None:
     client().delete(_key(session, f"taken:{claim}"))
 
 
-def _count_drop(session: ExamSession) -> None:
+def count_drop(session: ExamSession) -> None:
+    """One more frame of the session dropped unanalysed, by design."""
     _increment(session, "dropped")
 
 

@@ -1,18 +1,23 @@
-"""Checks on an incoming webcam frame, before it is queued for analysis."""
+"""Checks on what a student's capture page sends: frames, the identity check, the system
+check and Finish."""
 
 import io
 import time
+from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
 from invigilation import vision
 from invigilation.exams.models import Attendance, ExamSession
-from invigilation.exams.services import check_in
+from invigilation.exams.services import check_in, finish_session
 from invigilation.proctoring import frames
 from invigilation.proctoring.analysis import enrolment_for
+from invigilation.proctoring.services import push_check_in, push_finished
 from invigilation.proctoring.tasks import analyse_latest_frame
+from invigilation.students.services import add_photo
 
 
 class FrameRefused(Exception):
@@ -21,9 +26,15 @@ class FrameRefused(Exception):
         self.status, self.message, self.retry_after = status, message, retry_after
 
 
+CHECK_IN_FIRST = "Check in first: run the identity check on your capture page."
+
+
 def accept_frame(*, session: ExamSession, jpeg: bytes) -> bool:
     """Validate and queue a frame; True when a new analysis task was queued for it."""
     _check_session(session)
+    if session.status == ExamSession.Status.SCHEDULED:
+        # Unchecked frames would raise flags for a student the report counts as absent.
+        raise FrameRefused(409, CHECK_IN_FIRST)
     _check_jpeg(jpeg)
     interval = 0.5 / session.exam.sampling_fps  # twice the exam's rate, for jittery clients
     if not frames.admit(session, interval):
@@ -37,7 +48,7 @@ def accept_frame(*, session: ExamSession, jpeg: bytes) -> bool:
 def _check_session(session: ExamSession) -> None:
     now = timezone.now()
     if session.status == ExamSession.Status.FINISHED:
-        raise FrameRefused(409, "This exam session has finished.")
+        raise FrameRefused(409, "You have finished this exam: nothing more is sent.")
     if now < session.exam.starts_at - settings.CHECK_IN_OPENS_BEFORE:
         raise FrameRefused(409, "The exam has not started yet.")
 
@@ -64,11 +75,40 @@ def _check_jpeg(jpeg: bytes) -> None:
         raise FrameRefused(400, "The frame is truncated (the JPEG has no end marker).")
 
 
-def check_in_with_photo(*, session: ExamSession, jpeg: bytes) -> Attendance:
-    """The identity check at the start: one face, compared with the enrolment photos."""
+@dataclass(frozen=True)
+class CheckInResult:
+    attendance: Attendance
+    has_reference: bool  # False: no enrolment photo, so nothing was compared
+    message: str  # what the student is told, in plain words
+
+
+def check_in_with_photo(*, session: ExamSession, jpeg: bytes) -> CheckInResult:
+    """The identity check at the start (and on a retry): one face, compared with the
+    enrolment photos; the result reaches the exam's live dashboards."""
     _check_session(session)
-    _check_jpeg(jpeg)
     enrolment = enrolment_for(session)
+    result = _one_face(jpeg, enrolment)
+    enrolled_now = enrolment is None and _self_enrol(session, jpeg)
+    if enrolled_now:
+        enrolment = enrolment_for(session)
+        result = _one_face(jpeg, enrolment)
+    match = result.faces[0].identity
+    has_reference = enrolment is not None
+    with transaction.atomic():
+        attendance = check_in(
+            session=session,
+            verified=match.is_match if match else None,
+            distance=match.distance if match else None,
+        )
+        transaction.on_commit(
+            lambda: push_check_in(attendance=attendance, has_reference=has_reference)
+        )
+    message = _check_in_message(session, match, has_reference, enrolled_now)
+    return CheckInResult(attendance, has_reference, message)
+
+
+def _one_face(jpeg: bytes, enrolment: vision.Enrolment | None = None) -> vision.FrameAnalysis:
+    _check_jpeg(jpeg)
     try:
         result = vision.analyse_frame(jpeg, enrolment, vision.Checks(expression=False, gaze=False))
     except vision.InvalidImage as exc:
@@ -76,9 +116,72 @@ def check_in_with_photo(*, session: ExamSession, jpeg: bytes) -> Attendance:
     if result.face_count != 1:
         found = "No face" if result.face_count == 0 else f"{result.face_count} faces"
         raise FrameRefused(422, f"{found} in view: sit alone, facing the camera, and try again.")
-    match = result.faces[0].identity
-    return check_in(
-        session=session,
-        verified=match.is_match if match else None,
-        distance=match.distance if match else None,
+    if result.quality and result.quality.too_dark:
+        raise FrameRefused(422, "Too dark: turn on a light in front of you and try again.")
+    return result
+
+
+def _self_enrol(session: ExamSession, jpeg: bytes) -> bool:
+    """Only in the demo: a student with no photo is enrolled from their first check-in, so a
+    first run shows identity checks working. Never for a real exam."""
+    if not settings.DEMO_SELF_ENROL or session.exam.course != settings.DEMO_COURSE:
+        return False
+    photo = add_photo(student=session.student, data=jpeg, original_name="demo check-in.jpg")
+    return photo is not None and photo.embedding is not None
+
+
+def _check_in_message(session: ExamSession, match, has_reference: bool, enrolled: bool) -> str:
+    keep_open = "Monitoring has started: keep this page open, and press Finish when you are done."
+    if not session.exam.check_identity:
+        return f"This exam does not check identity by photo. {keep_open}"
+    if not has_reference:
+        return f"No reference photo: your invigilator will check your identity. {keep_open}"
+    if enrolled:
+        return (
+            f"Demo: this photo is now your reference photo; checks compare you with it. {keep_open}"
+        )
+    if match is None or match.is_match:
+        return f"Identity checked: you match your enrolment photo. {keep_open}"
+    return (
+        "Your face did not match your enrolment photo. Your invigilator will check; the exam "
+        "continues. If the light or framing was poor, fix it and retry the identity check."
     )
+
+
+@dataclass(frozen=True)
+class SystemCheck:
+    faces: int
+    brightness: float
+    sharpness: float
+    problems: list[str]  # each with its plain fix; empty when all is well
+
+
+def system_check(*, session: ExamSession, jpeg: bytes) -> SystemCheck:
+    """A trial frame before the exam: is one face visible, lit and sharp? Nothing is stored."""
+    _check_jpeg(jpeg)
+    try:
+        result = vision.analyse_frame(jpeg, None, vision.Checks(identity=False, expression=False,
+                                                                gaze=False))  # fmt: skip
+    except vision.InvalidImage as exc:
+        raise FrameRefused(400, f"The picture could not be read: {exc}") from exc
+    quality = result.quality
+    problems = []
+    if result.face_count == 0:
+        problems.append("No face found: sit facing the camera, with your whole face in view.")
+    elif result.face_count > 1:
+        problems.append(f"{result.face_count} faces found: sit alone in front of the camera.")
+    if quality.too_dark:
+        problems.append("Too dark: turn on a light in front of you (not behind you).")
+    if quality.blurred:
+        problems.append("Blurred: wipe the camera lens and keep still.")
+    return SystemCheck(result.face_count, quality.brightness, quality.sharpness, problems)
+
+
+def finish(*, session: ExamSession) -> ExamSession:
+    """The student pressed Finish: the session ends, and no flag is raised after it."""
+    # The analysis and the stopped-stream check take the same lock, and look at the status
+    # inside it: whatever they had not begun before this is never flagged.
+    with frames.session_lock(session), transaction.atomic():
+        if finish_session(session=session):
+            transaction.on_commit(lambda: push_finished(session=session))
+    return session

@@ -9,11 +9,21 @@ The state is a small JSON-able dict, kept between frames by the caller (e.g. in 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 NEGATIVE_EXPRESSIONS = ("angry", "fear", "surprise")
+
+# P(the face is not the enrolled student | embedding distance): a logistic curve fitted on
+# lfw-dev's 2,200 pairs by `python -m invigilation.vision calibrate` (see vision/RESULTS.md).
+IMPOSTOR_LOGISTIC = (51.9161, -31.2664)
+
+
+def impostor_probability(distance: float) -> float:
+    slope, intercept = IMPOSTOR_LOGISTIC
+    return 1 / (1 + math.exp(-max(-50.0, min(50.0, slope * distance + intercept))))
 
 
 @dataclass(frozen=True)
@@ -74,6 +84,11 @@ class _Episode:
     clear_since: float | None = None
     fired: bool = False
     peak: float = 0.0
+    total: float = 0.0  # of the strengths, for their mean
+
+    @property
+    def mean(self) -> float:
+        return self.total / self.count if self.count else 0.0
 
 
 @dataclass(frozen=True)
@@ -86,8 +101,16 @@ class _Rule:
     strength: Callable[[FrameResult, RuleSettings], float | None]
     due: Callable[[_Episode, float, RuleSettings], bool]
     message: Callable[[_Episode, float], str]
-    # 0..1 from the strongest frame: how clear-cut the evidence is, for sorting reviews.
-    confidence: Callable[[float], float] = lambda peak: 1.0
+    # How clearly past its threshold the condition was, from the episode's mean strength:
+    # 0.5 at the threshold, up to 1 (a face count has no degree: always 1).
+    clarity: Callable[[float, RuleSettings], float] = lambda mean, s: 1.0
+    # Duration rules also weigh how much of the episode was seen holding (frame coverage).
+    timed: bool = True
+
+
+def _past(excess: float) -> float:
+    """0.5 at a threshold, rising to 1 at `excess` 1 (a full threshold's worth past it)."""
+    return 0.5 + 0.5 * max(0.0, min(1.0, excess))
 
 
 def _seconds(limit: Callable[[RuleSettings], float]):
@@ -133,7 +156,9 @@ def _is_dark(frame: FrameResult, s: RuleSettings) -> bool:
 def _dark(frame: FrameResult, s: RuleSettings) -> float | None:
     if frame.brightness is None:
         return None
-    return 1.0 if _is_dark(frame, s) else 0.0
+    if not _is_dark(frame, s):
+        return 0.0
+    return max(1e-6, (s.dark_brightness - frame.brightness) / s.dark_brightness)
 
 
 RULES = (
@@ -143,23 +168,30 @@ RULES = (
           _seconds(lambda s: s.multiple_faces_seconds), _lasting("More than one face")),
     _Rule("identity_mismatch", 3, lambda s: s.identity, _mismatch,
           lambda e, now, s: e.count >= s.mismatch_checks,
-          lambda e, now: f"Face did not match the enrolled student in {e.count} checks in a row"),
+          lambda e, now: f"Face did not match the enrolled student in {e.count} checks in a row",
+          lambda mean, s: impostor_probability(mean), timed=False),
     _Rule("looking_away", 1, lambda s: s.gaze, _looking_away,
           _seconds(lambda s: s.looking_away_seconds), _lasting("Looking away"),
-          lambda ratio: min(1.0, ratio / 2)),
+          lambda ratio, s: _past(ratio - 1)),
     _Rule("expression", 1, lambda s: s.expression, _negative_expression,
           _seconds(lambda s: s.expression_seconds), _lasting("Strong angry/fearful/surprised look"),
-          lambda score: min(1.0, score)),
+          lambda score, s: _past((score - s.expression_threshold) / (1 - s.expression_threshold))),
     _Rule("camera_blocked", 2, lambda s: s.camera, _dark,
-          _seconds(lambda s: s.camera_seconds), _lasting("Camera covered or too dark")),
+          _seconds(lambda s: s.camera_seconds), _lasting("Camera covered or too dark"),
+          lambda darkness, s: _past(darkness)),
 )  # fmt: skip
 
 
 class SessionRules:
     """Rule state for one exam session; feed it frames in time order."""
 
-    def __init__(self, settings: RuleSettings, state: dict | None = None) -> None:
+    def __init__(
+        self, settings: RuleSettings, state: dict | None = None, frame_interval: float = 0.0
+    ) -> None:
+        """`frame_interval`: the seconds between frames the stream should deliver (the exam's
+        rate); duration rules' confidence counts the frames seen against it. 0: not known."""
         self.settings = settings
+        self.frame_interval = frame_interval
         state = state or {}
         self.episodes = {rule.kind: _Episode(**state.get(rule.kind, {})) for rule in RULES}
         self.last_frame_at: float | None = state.get("last_frame_at")
@@ -185,6 +217,14 @@ class SessionRules:
                     events.append(event)
         return events
 
+    def _coverage(self, episode: _Episode, now: float) -> float:
+        """Share of the episode's span seen holding: its frames against those the exam's rate
+        should have delivered (frames lost, dropped or sent late lower it)."""
+        if not self.frame_interval:
+            return 1.0
+        expected = (now - episode.since) / self.frame_interval + 1
+        return min(1.0, episode.count / expected)
+
     def _step(self, rule: _Rule, frame: FrameResult) -> RuleEvent | None:
         episode = self.episodes[rule.kind]
         strength = rule.strength(frame, self.settings)
@@ -192,9 +232,10 @@ class SessionRules:
             return None
         if strength > 0:
             if episode.since is None:
-                episode.since, episode.count, episode.peak = frame.at, 0, 0.0
+                episode.since, episode.count, episode.peak, episode.total = frame.at, 0, 0.0, 0.0
             episode.count += 1
             episode.peak = max(episode.peak, strength)
+            episode.total += strength
             episode.clear_since = None
             if not episode.fired and rule.due(episode, frame.at, self.settings):
                 episode.fired = True
@@ -214,14 +255,23 @@ class SessionRules:
             "frames": episode.count,
             "seconds": round(duration, 1),
             "peak": round(episode.peak, 3),
+            "mean": round(episode.mean, 3),
             "frame": {k: v for k, v in asdict(frame).items() if v is not None},
         }
+        confidence = rule.clarity(episode.mean, self.settings)
+        if rule.timed:
+            coverage = self._coverage(episode, frame.at)
+            measurements["coverage"] = round(coverage, 3)
+            confidence *= coverage
+        else:  # identity: the calibrated probability at the run's mean distance
+            measurements["distance"] = round(episode.mean, 4)
+            measurements["p_impostor"] = round(confidence, 3)
         return RuleEvent(
             kind=rule.kind,
             severity=rule.severity,
             started_at=episode.since,
             at=frame.at,
-            confidence=round(rule.confidence(episode.peak), 3),
+            confidence=round(confidence, 3),
             message=rule.message(episode, frame.at),
             measurements=measurements,
         )
@@ -234,12 +284,14 @@ class SessionRules:
         if silent < self.settings.stream_stopped_seconds:
             return None
         self.stream_flagged = True
+        threshold = self.settings.stream_stopped_seconds
         return RuleEvent(
             kind="stream_stopped",
             severity=2,
             started_at=self.last_frame_at,
             at=now,
-            confidence=1.0,
+            # Seen late (the check runs every few seconds) is surer than just past the limit.
+            confidence=round(_past((silent - threshold) / threshold), 3),
             message=f"No frames received for {silent:.0f} s",
             measurements={"seconds": round(silent, 1)},
         )

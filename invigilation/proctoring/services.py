@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from invigilation.core import async_bridge
-from invigilation.exams.models import ExamSession
+from invigilation.exams.models import Attendance, ExamSession
 from invigilation.proctoring.groups import exam_group
 from invigilation.proctoring.models import Flag, FlagReview
 
@@ -88,6 +88,24 @@ def review_flag(*, flag: Flag, reviewer: AbstractBaseUser, state: str, note: str
         exam_id=flag.session.exam_id, event={"type": "flag.reviewed", "flag": flag_event(flag)}
     ))  # fmt: skip
     return review
+
+
+def push_check_in(*, attendance: Attendance, has_reference: bool) -> None:
+    """The identity check's result, live on the dashboards (not only after a reload)."""
+    check_in = {
+        "session": attendance.session_id,
+        "checked_in_at": attendance.checked_in_at.isoformat(),
+        "verified": attendance.verified,
+        "distance": attendance.verification_distance,
+        "has_reference": has_reference,
+    }
+    push_event(exam_id=attendance.session.exam_id,
+               event={"type": "session.checked_in", "check_in": check_in})  # fmt: skip
+
+
+def push_finished(*, session: ExamSession) -> None:
+    finished = {"session": session.pk, "finished_at": session.finished_at.isoformat()}
+    push_event(exam_id=session.exam_id, event={"type": "session.finished", "session": finished})
 
 
 def push_event(*, exam_id: int, event: dict[str, Any]) -> None:

@@ -30,5 +30,8 @@ def analyse_latest_frame(self, session_id: int) -> None:
 
 @shared_task(ignore_result=True)
 def check_stopped_streams() -> None:
-    """Run by Celery beat every few seconds."""
-    analysis.flag_stopped_streams(now=time.time())
+    """Run by Celery beat every few seconds: sessions past their exam's end are finished
+    first, then running sessions whose frames stopped are flagged."""
+    now = time.time()
+    analysis.finish_ended_sessions(now=now)
+    analysis.flag_stopped_streams(now=now)

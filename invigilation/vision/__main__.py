@@ -33,7 +33,7 @@ def _calibrate(args: argparse.Namespace) -> dict:
     from .evaluate import calibrate  # noqa: PLC0415
 
     single_thread()
-    return calibrate(Path(args.pairs), Path(args.images))
+    return calibrate(Path(args.pairs), Path(args.images), Path(args.plot) if args.plot else None)
 
 
 def _bench(args: argparse.Namespace) -> dict:
@@ -55,12 +55,14 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(required=True)
     for name, run, help_ in [
         ("evaluate-pairs", _evaluate, "verification accuracy at the shipped threshold"),
-        ("calibrate", _calibrate, "best threshold on a pairs list (used once, on lfw-dev)"),
+        ("calibrate", _calibrate, "threshold and impostor probability (used once, on lfw-dev)"),
     ]:
         p = sub.add_parser(name, help=help_)
         p.add_argument("--pairs", required=True, help="TSV with header image_a, image_b, same")
         p.add_argument("--images", required=True, help="folder the TSV paths are relative to")
         p.add_argument("--json", action="store_true", help="one JSON object on stdout")
+        if name == "calibrate":
+            p.add_argument("--plot", help="write the reliability plot (PNG) here")
         p.set_defaults(run=run)
     p = sub.add_parser("bench", help="per-stage ms per 640-px frame of a video, one thread")
     p.add_argument("--video", required=True)

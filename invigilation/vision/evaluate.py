@@ -115,13 +115,110 @@ def evaluate_pairs(pairs_path: Path, images: Path, threshold: float = THRESHOLD)
     }
 
 
-def calibrate(pairs_path: Path, images: Path) -> dict:
+def calibrate(pairs_path: Path, images: Path, plot: Path | None = None) -> dict:
+    """The threshold, and the logistic P(not the same person | distance) behind the identity
+    flags' confidence, with its reliability (optionally plotted)."""
     pd = pair_distances(read_pairs(pairs_path), images)
     threshold = best_threshold(pd.distances, pd.same)
+    different = ~pd.same.astype(bool)
+    slope, intercept = fit_logistic(pd.distances, different)
+    probability = logistic(pd.distances, slope, intercept)
+    bins = reliability_bins(probability, different)
+    if plot:
+        plot_reliability(bins, pd.distances, different, (slope, intercept), plot)
     return {
         "pairs": len(pd.distances),
         "threshold": round(threshold, 4),
         "accuracy_at_threshold": round(accuracy(pd.distances, pd.same, threshold), 4),
         "accuracy_10fold_cv": round(cross_validated_accuracy(pd.distances, pd.same), 4),
         "failed_to_detect": len(pd.failed),
+        "impostor_logistic": [round(slope, 4), round(intercept, 4)],
+        "log_loss": round(log_loss(probability, different), 4),
+        "log_loss_10fold_cv": round(cross_validated_log_loss(pd.distances, different), 4),
+        "brier": round(float(((probability - different) ** 2).mean()), 4),
+        "expected_calibration_error": round(expected_calibration_error(bins, len(probability)), 4),
     }
+
+
+def logistic(x: np.ndarray, slope: float, intercept: float) -> np.ndarray:
+    return 1 / (1 + np.exp(-(slope * np.asarray(x, float) + intercept)))
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, ridge: float = 1e-3) -> tuple[float, float]:
+    """Maximum-likelihood slope and intercept of P(y | x) (Newton's method; a small ridge
+    keeps it finite if the two classes barely overlap)."""
+    design = np.column_stack([np.asarray(x, float), np.ones(len(x))])
+    weights = np.zeros(2)
+    for _ in range(100):
+        p = 1 / (1 + np.exp(-design @ weights))
+        gradient = design.T @ (p - y) + ridge * weights
+        hessian = (design * (p * (1 - p))[:, None]).T @ design + ridge * np.eye(2)
+        step = np.linalg.solve(hessian, gradient)
+        weights -= step
+        if np.abs(step).max() < 1e-10:
+            break
+    return float(weights[0]), float(weights[1])
+
+
+def log_loss(probability: np.ndarray, y: np.ndarray) -> float:
+    p = np.clip(probability, 1e-12, 1 - 1e-12)
+    return float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).mean())
+
+
+def cross_validated_log_loss(x: np.ndarray, y: np.ndarray, folds: int = 10) -> float:
+    """Log loss on each tenth with the curve fitted on the other nine (unseen pairs)."""
+    fold = np.arange(len(x)) % folds
+    losses = []
+    for k in range(folds):
+        slope, intercept = fit_logistic(x[fold != k], y[fold != k])
+        losses.append(log_loss(logistic(x[fold == k], slope, intercept), y[fold == k]))
+    return float(np.mean(losses))
+
+
+def reliability_bins(probability: np.ndarray, y: np.ndarray, bins: int = 10) -> list[dict]:
+    """Per band of predicted probability: how many, the mean prediction, the observed rate."""
+    edges = np.linspace(0, 1, bins + 1)
+    index = np.clip(np.digitize(probability, edges) - 1, 0, bins - 1)
+    return [
+        {
+            "from": round(float(edges[b]), 2),
+            "count": int((index == b).sum()),
+            "predicted": float(probability[index == b].mean()),
+            "observed": float(y[index == b].mean()),
+        }
+        for b in range(bins)
+        if (index == b).any()
+    ]
+
+
+def expected_calibration_error(bins: list[dict], total: int) -> float:
+    return sum(b["count"] * abs(b["predicted"] - b["observed"]) for b in bins) / total
+
+
+def plot_reliability(bins, distances, different, curve: tuple[float, float], path: Path) -> None:
+    import matplotlib  # noqa: PLC0415 - only the calibration command draws
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    left.plot([0, 1], [0, 1], "--", color="grey", linewidth=1, label="perfectly calibrated")
+    left.plot([b["predicted"] for b in bins], [b["observed"] for b in bins], "o-",
+              color="#1f5fbf", label="lfw-dev pairs")  # fmt: skip
+    for b in bins:
+        left.annotate(str(b["count"]), (b["predicted"], b["observed"]), fontsize=7,
+                      xytext=(4, -10), textcoords="offset points")  # fmt: skip
+    left.set(xlabel="predicted P(not the same person)", ylabel="observed share of different",
+             title="Reliability (count per bin)")  # fmt: skip
+    left.legend(loc="upper left", fontsize=8)
+    grid = np.linspace(0, max(1.4, float(distances.max())), 200)
+    right.hist([distances[~different], distances[different]], bins=50, stacked=True,
+               color=["#1e7d45", "#b3261e"], label=["same person", "different"])  # fmt: skip
+    twin = right.twinx()
+    twin.plot(grid, logistic(grid, *curve), color="#17263c", label="fitted P(different)")
+    twin.set_ylim(0, 1.02)
+    right.set(xlabel="embedding distance", ylabel="pairs", title="Distances and fitted curve")
+    right.legend(loc="upper left", fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)

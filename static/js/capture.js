@@ -1,5 +1,6 @@
-// Student capture page: consent, camera, identity check, then one JPEG frame at the exam's
-// rate, one request at a time, backing off when the server is unreachable or busy.
+// Student capture page: consent, camera, identity check (with a retry), then one JPEG frame at
+// the exam's rate, one request at a time, backing off when the server is unreachable or busy,
+// until the student presses Finish (or the server says the session is over).
 (function () {
   "use strict";
   const root = document.getElementById("capture");
@@ -11,6 +12,8 @@
   const canvas = $("grab");
   let sent = 0;
   let backoff = 0;
+  let streaming = false;
+  let finished = root.dataset.finished === "true";
 
   function setState(text, cls) {
     $("state").textContent = text;
@@ -27,11 +30,9 @@
   }
 
   function post(url, body) {
-    return fetch(url, {
-      method: "POST",
-      body,
-      headers: { Authorization: "Session " + token, "Content-Type": "image/jpeg" },
-    });
+    const headers = { Authorization: "Session " + token };
+    if (body) headers["Content-Type"] = "image/jpeg";
+    return fetch(url, { method: "POST", body, headers });
   }
 
   async function detail(response) {
@@ -40,6 +41,13 @@
     } catch (error) {
       return response.statusText;
     }
+  }
+
+  function showResult(text, isError) {
+    const result = $("check-in-result");
+    result.hidden = false;
+    result.textContent = text;
+    result.className = isError ? "message error" : "message";
   }
 
   $("consent").addEventListener("change", (event) => {
@@ -61,32 +69,69 @@
     setState("camera on: check your identity", "warn");
   });
 
-  $("check-in").addEventListener("click", async () => {
-    $("check-in").disabled = true;
+  async function checkIdentity(button) {
+    button.disabled = true;
     setState("checking identity…", "warn");
-    const result = $("check-in-result");
-    result.hidden = false;
     try {
       const response = await post(root.dataset.checkInUrl, await grab());
       if (!response.ok) {
-        result.textContent = await detail(response);
-        result.className = "message error";
-        $("check-in").disabled = false;
-        setState("identity check failed: try again", "bad");
+        showResult(await detail(response), true);
+        if (response.status === 409) return endedByServer(await detail(response));
+        setState(streaming ? "connected: sending" : "identity check failed: try again", "bad");
         return;
       }
       const body = await response.json();
-      result.textContent = body.verified === false
-        ? "Your face did not match your enrolment photo. Your invigilator will check; the exam continues."
-        : "Identity checked. Monitoring has started: keep this page open until the exam ends.";
-      result.className = body.verified === false ? "message error" : "message";
+      showResult(body.message, body.verified === false);
       $("check-in").hidden = true;
-      stream();
+      // A failed match may be the light or the framing: the student may try again.
+      $("retry-check-in").hidden = body.verified !== false;
+      $("finish").hidden = false;
+      if (!streaming) stream();
     } catch (error) {
-      result.textContent = "The server cannot be reached. Check your connection and try again.";
-      result.className = "message error";
-      $("check-in").disabled = false;
+      showResult("The server cannot be reached. Check your connection and try again.", true);
       setState("offline", "bad");
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  $("check-in").addEventListener("click", () => checkIdentity($("check-in")));
+  $("retry-check-in").addEventListener("click", () => checkIdentity($("retry-check-in")));
+
+  function stopCamera() {
+    if (video.srcObject) video.srcObject.getTracks().forEach((track) => track.stop());
+    video.srcObject = null;
+  }
+
+  function showFinished(text) {
+    finished = true;
+    stopCamera();
+    $("step-camera").hidden = true;
+    $("step-consent").hidden = true;
+    $("step-finished").hidden = false;
+    if (text) $("finished-text").textContent = text;
+    setState("finished", "ok");
+  }
+
+  function endedByServer(message) {
+    // 409: finished elsewhere, or refused until a check-in; 401: the exam has ended.
+    if (/finished|ended|expired/i.test(message)) showFinished(message);
+    else setState(message, "bad");
+    return null;
+  }
+
+  $("finish").addEventListener("click", async () => {
+    if (!window.confirm("Finish the exam now? Monitoring stops, and you cannot restart it.")) {
+      return;
+    }
+    $("finish").disabled = true;
+    try {
+      const response = await post(root.dataset.finishUrl, null);
+      if (!response.ok && response.status !== 401) throw new Error(await detail(response));
+      showFinished();
+    } catch (error) {
+      $("finish").disabled = false;
+      setState("could not finish: " + error.message + " (try again)", "bad");
     }
   });
 
@@ -103,8 +148,7 @@
       return 1000 * Number(response.headers.get("Retry-After") || 1);
     }
     if (response.status === 401 || response.status === 409) {
-      setState(await detail(response), "bad");
-      return null; // the session is over: stop sending
+      return endedByServer(await detail(response)); // the session is over: stop sending
     }
     // 503: the server's database or Redis is briefly down, and it says how long to wait.
     const error = new Error("server answered " + response.status);
@@ -113,6 +157,8 @@
   }
 
   async function stream() {
+    streaming = true;
+    if (finished) return;
     let delay;
     try {
       delay = await sendFrame();
@@ -123,6 +169,6 @@
       delay = Math.max(backoff, error.retryAfter || 0) * (1 + 0.5 * Math.random());
       setState("reconnecting in " + Math.round(delay / 1000) + " s…", "warn");
     }
-    if (delay !== null) setTimeout(stream, delay);
+    if (delay !== null && !finished) setTimeout(stream, delay);
   }
 })();

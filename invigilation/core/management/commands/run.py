@@ -43,10 +43,14 @@ class Command(BaseCommand):
             **os.environ,
             "REDIS_URL": embedded.url if embedded else settings.REDIS_URL,
             "SECRET_KEY": os.environ.get("SECRET_KEY") or _local_secret_key(),
+            # The console shows warnings and errors, not a line per frame; LOG_LEVEL=INFO
+            # brings those back.
+            "LOG_LEVEL": os.environ.get("LOG_LEVEL") or "WARNING",
+            "DEMO_SELF_ENROL": "false" if no_demo else "true",
         }
         children = [
             self._spawn("celery", [
-                "-m", "celery", "-A", "invigilation", "worker", "--loglevel", "info",
+                "-m", "celery", "-A", "invigilation", "worker", "--loglevel", env["LOG_LEVEL"],
                 "--concurrency", str(concurrency), "--hostname", f"worker-{port}@%h",
                 "--beat", "--schedule", str(settings.VAR_DIR / "celerybeat-schedule"),
             ], env),

@@ -24,9 +24,13 @@ class Command(BaseCommand):
         parser.add_argument("--loop", action="store_true", help="repeat the video until stopped")
         parser.add_argument("--max-frames", type=int, default=0, help="stop after N frames")
         parser.add_argument("--no-check-in", action="store_true")
+        parser.add_argument(
+            "--finish", action="store_true",
+            help="press Finish when the video (or --max-frames) ends, as a student who is done",
+        )  # fmt: skip
 
     def handle(self, *args, session: str, video: Path, fps, server: str, loop: bool,
-               max_frames: int, no_check_in: bool, **options) -> None:  # fmt: skip
+               max_frames: int, no_check_in: bool, finish: bool, **options) -> None:  # fmt: skip
         token, exam_fps = self._resolve(session)
         fps = fps or exam_fps or 1.0
         if not video.is_file():
@@ -35,7 +39,8 @@ class Command(BaseCommand):
         frames = _frames(video, fps, loop)
         if not no_check_in:
             self._check_in(client, next(frames))
-        self._stream(client, frames, fps, max_frames)
+        if self._stream(client, frames, fps, max_frames) and finish:
+            self._finish(client)
 
     def _resolve(self, session: str) -> tuple[str, float | None]:
         if not session.isdigit():
@@ -51,9 +56,18 @@ class Command(BaseCommand):
             raise CommandError(f"Identity check refused ({status}): {body.get('detail', body)}")
         verdict = {True: "verified", False: "NOT verified", None: "not checked"}[body["verified"]]
         self.stdout.write(f"checked in: {verdict} (distance {body['verification_distance']})")
+        self.stdout.write(body["message"])
 
-    def _stream(self, client: "_Client", frames: Iterator[bytes], fps: float, limit: int) -> None:
+    def _finish(self, client: "_Client") -> None:
+        status, body = client.post("/api/me/finish/", b"")
+        if status != 200:
+            raise CommandError(f"Finish refused ({status}): {body.get('detail', body)}")
+        self.stdout.write(f"finished at {body['finished_at']}")
+
+    def _stream(self, client: "_Client", frames: Iterator[bytes], fps: float, limit: int) -> bool:
+        """Send frames; False when the server stopped the stream (nothing left to finish)."""
         sent = refused = 0
+        stopped = False
         next_at = time.monotonic()
         for jpeg in frames:
             time.sleep(max(0.0, next_at - time.monotonic()))
@@ -63,6 +77,7 @@ class Command(BaseCommand):
                 sent += 1
             elif status in (401, 409):
                 self.stdout.write(f"stopped by the server: {body.get('detail')}")
+                stopped = True
                 break
             else:
                 refused += 1
@@ -72,6 +87,7 @@ class Command(BaseCommand):
             if limit and sent + refused >= limit:
                 break
         self.stdout.write(f"done: {sent} frames sent, {refused} refused")
+        return not stopped
 
 
 class _Client:

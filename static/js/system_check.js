@@ -1,0 +1,88 @@
+// Pre-exam system check: camera, one face visible and lit (the server's face detector),
+// and whether the upload is fast enough for the exam's frame rate. Nothing is stored.
+(function () {
+  "use strict";
+  const root = document.getElementById("system-check");
+  if (!root) return;
+  const $ = (id) => document.getElementById(id);
+  const video = $("preview");
+  const canvas = $("grab");
+  const fps = Number(root.dataset.fps || 1);
+  // Each frame must upload well within its period, or frames queue up behind each other.
+  const HEADROOM = 4;
+
+  function report(name, ok, text) {
+    const item = $("checks").querySelector(`[data-check="${name}"]`);
+    const badge = item.querySelector(".badge");
+    badge.textContent = ok ? "ok" : "problem";
+    badge.className = "badge " + (ok ? "ok" : "bad");
+    item.querySelector(".fix").textContent = text;
+  }
+
+  async function camera() {
+    try {
+      video.srcObject = await navigator.mediaDevices.getUserMedia({
+        video: { width: 640, height: 480 }, audio: false,
+      });
+      await new Promise((resolve) => {
+        if (video.videoWidth) resolve();
+        else video.addEventListener("loadeddata", resolve, { once: true });
+      });
+      report("camera", true, `${video.videoWidth}×${video.videoHeight}`);
+      return true;
+    } catch (error) {
+      report("camera", false,
+        "No camera picture: allow camera access in the browser, close other apps using the " +
+        "camera, then run the check again.");
+      return false;
+    }
+  }
+
+  function picture() {
+    const scale = Math.min(1, 640 / Math.max(video.videoWidth, video.videoHeight));
+    canvas.width = Math.round(video.videoWidth * scale);
+    canvas.height = Math.round(video.videoHeight * scale);
+    canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
+    return new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.85));
+  }
+
+  async function faceAndUpload() {
+    const jpeg = await picture();
+    const started = performance.now();
+    let response;
+    try {
+      response = await fetch(root.dataset.checkUrl, {
+        method: "POST", body: jpeg,
+        headers: { Authorization: "Session " + root.dataset.token, "Content-Type": "image/jpeg" },
+      });
+    } catch (error) {
+      report("face", false, "The server cannot be reached: check your internet connection.");
+      report("upload", false, "No connection to the server.");
+      return;
+    }
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      report("face", false, body.detail || `The server answered ${response.status}.`);
+      return;
+    }
+    // The round trip includes the server's face detection, so this understates the speed.
+    const seconds = Math.max(0.001, (performance.now() - started) / 1000);
+    const kbPerSecond = jpeg.size / 1024 / seconds;
+    const needed = (jpeg.size / 1024) * fps * HEADROOM;
+    report("face", body.problems.length === 0,
+      body.problems.length ? body.problems.join(" ") : `One face, brightness ${Math.round(body.brightness)}.`);
+    report("upload", kbPerSecond >= needed,
+      `${Math.round(kbPerSecond)} KB/s; the exam needs about ${Math.ceil(needed)} KB/s.` +
+      (kbPerSecond >= needed ? "" : " Move closer to the Wi-Fi router, use a cable, or stop downloads."));
+  }
+
+  $("run-check").addEventListener("click", async () => {
+    $("run-check").disabled = true;
+    try {
+      if (video.srcObject || (await camera())) await faceAndUpload();
+    } finally {
+      $("run-check").disabled = false;
+      $("run-check").textContent = "Run the check again";
+    }
+  });
+})();
