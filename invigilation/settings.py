@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "invigilation.dashboard",
     "invigilation.retention",
     "invigilation.reports",
+    "invigilation.invitations",
 ]
 
 MIDDLEWARE = [
@@ -81,6 +82,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "invigilation.core.context_processors.clock",
             ],
         },
     },
@@ -95,6 +97,17 @@ DATABASES = {
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web server and the Celery worker write to one SQLite file at once. WAL lets readers
+    # run beside the writer; IMMEDIATE takes the write lock when a transaction starts, so a
+    # writer waits (up to the busy timeout) instead of failing with "database is locked"
+    # when a read transaction tries to upgrade to a write.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": env_int("SQLITE_BUSY_TIMEOUT_SECONDS", 20),
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis serves Celery (broker + results) and the Channels layer. The run command starts an
@@ -156,6 +169,10 @@ LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
+# Times are written one way on every page, export and in the admin (core/clock.py and
+# static/js/clock.js): in TIME_ZONE, on a 24 h clock unless CLOCK_24H=false.
+CLOCK_24H = env_bool("CLOCK_24H", True)
+FORMAT_MODULE_PATH = ["invigilation.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
@@ -195,6 +212,10 @@ CHECK_IN_OPENS_BEFORE = timedelta(minutes=env_int("CHECK_IN_OPENS_MINUTES", 30))
 # Expression analysis is restricted in some jurisdictions (e.g. the EU AI Act in education):
 # off here, it is off for every exam whatever the exam's own switch says.
 EXPRESSION_ANALYSIS_ENABLED = env_bool("EXPRESSION_ANALYSIS_ENABLED", True)
+# Only the demo (`manage.py run` without --no-demo turns it on): a demo-exam student with no
+# photo is enrolled from their first check-in photo, so a first run shows identity checks.
+DEMO_SELF_ENROL = env_bool("DEMO_SELF_ENROL", False)
+DEMO_COURSE = "DEMO101"
 # The audit log of access to students' data is kept this long, then deleted by the
 # retention purge; 0 keeps it forever.
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 730)
@@ -209,7 +230,24 @@ PHOTO_FACE_CHECKER = env_str("PHOTO_FACE_CHECKER", "invigilation.students.vision
 LOGIN_RATE_LIMIT = env_rate("LOGIN_RATE_LIMIT", "10/300s")
 CHECK_IN_RATE_LIMIT = env_rate("CHECK_IN_RATE_LIMIT", "10/300s")
 CHECK_IN_IP_RATE_LIMIT = env_rate("CHECK_IN_IP_RATE_LIMIT", "1000/300s")
+SYSTEM_CHECK_RATE_LIMIT = env_rate("SYSTEM_CHECK_RATE_LIMIT", "20/300s")
 RATE_LIMIT_PREFIX = env_str("RATE_LIMIT_PREFIX", "ratelimit")  # Redis keys; tests use their own
+
+# Capture links sent to students: absolute URLs on SITE_URL. Mail goes out over SMTP as
+# EMAIL_URL says (smtp://user:pass@host:587?tls=true, or smtps://...), else to the console.
+from invigilation.env import env_email, env_url  # noqa: E402  (kept with the settings it reads)
+
+SITE_URL = env_url("SITE_URL", "http://127.0.0.1:8000")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "invigilation@localhost")
+_email = env_email("EMAIL_URL")  # lower case: not a setting, so never shown with its password
+EMAIL_BACKEND = _email.backend
+EMAIL_HOST = _email.host
+EMAIL_PORT = _email.port
+EMAIL_HOST_USER = _email.user
+EMAIL_HOST_PASSWORD = _email.password
+EMAIL_USE_TLS = _email.use_tls
+EMAIL_USE_SSL = _email.use_ssl
+EMAIL_TIMEOUT = _email.timeout
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -78,3 +78,32 @@ async def test_reviews_and_student_status_reach_the_exams_dashboards(invigilator
     assert message["type"] == "flag_reviewed"
     assert (message["flag"]["id"], message["flag"]["review_state"]) == (flag.pk, "dismissed")
     await communicator.disconnect()
+
+
+async def test_check_ins_and_finishes_reach_the_exams_dashboards(invigilator, sessions):
+    session = sessions["S001"]
+    communicator, _ = await connect(invigilator, session.exam_id)
+    check_in = {"session": session.pk, "checked_in_at": "2026-01-01T09:58:00+00:00",
+                "verified": False, "distance": 0.81, "has_reference": True}  # fmt: skip
+    await sync_to_async(push_event)(
+        exam_id=session.exam_id, event={"type": "session.checked_in", "check_in": check_in}
+    )
+    assert await communicator.receive_json_from(timeout=5) == {
+        "type": "check_in",
+        "check_in": check_in,
+    }
+    finished = {"session": session.pk, "finished_at": "2026-01-01T11:30:00+00:00"}
+    await sync_to_async(push_event)(
+        exam_id=session.exam_id, event={"type": "session.finished", "session": finished}
+    )
+    assert await communicator.receive_json_from(timeout=5) == {
+        "type": "finished",
+        "session": finished,
+    }
+    # Another exam's check-in stays with that exam.
+    other = sessions["S003"]
+    await sync_to_async(push_event)(exam_id=other.exam_id, event={
+        "type": "session.checked_in", "check_in": {**check_in, "session": other.pk},
+    })  # fmt: skip
+    assert await communicator.receive_nothing(timeout=0.5)
+    await communicator.disconnect()

@@ -18,6 +18,7 @@ from PIL import Image
 from rest_framework.test import APIClient
 
 from invigilation.core.embedded_redis import free_port
+from invigilation.exams.services import check_in
 from invigilation.proctoring.tasks import analyse_latest_frame
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,6 +46,7 @@ def test_api_and_pages_answer_503_while_the_database_is_down(
     sessions, invigilator, client, monkeypatch
 ):
     monkeypatch.setattr(analyse_latest_frame, "apply_async", lambda args, expires: None)
+    check_in(session=sessions["S001"], verified=None)  # frames need a check-in
     student = APIClient()
     student.credentials(HTTP_AUTHORIZATION=f"Session {sessions['S001'].token}")
     staff = APIClient()

@@ -8,6 +8,7 @@ one that answers anonymous users must be added, with its reason, to PUBLIC below
 
 import io
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -412,7 +413,11 @@ def test_stored_files_have_no_public_url(world, client):
 
 
 @pytest.mark.django_db
-def test_an_invigilator_reaches_their_exam_and_nothing_of_another(world, invigilator):
+def test_an_invigilator_reaches_their_exam_and_nothing_of_another(world, invigilator, sessions,
+                                                                  settings):  # fmt: skip
+    # A frame waiting for "look now" (latest-frame.jpg), kept for the whole walk.
+    settings.FRAME_TTL_SECONDS = 3600
+    frames.put_latest(sessions["S001"], frames.PendingFrame(jpeg(), time.time()))
     client = APIClient()
     client.force_login(invigilator)
     theirs, problems, checked = world["theirs"], [], 0

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from PIL import Image
 from rest_framework.test import APIClient
 
+from invigilation.exams.services import check_in
 from invigilation.proctoring import frames
 from invigilation.proctoring.analysis import process_latest_frame
 from invigilation.proctoring.tasks import analyse_latest_frame
@@ -427,6 +428,7 @@ def session(sessions, settings):
     exam = sessions["S001"].exam
     exam.sampling_fps = 5.0
     exam.save()
+    check_in(session=sessions["S001"], verified=None)  # frames need a check-in
     return sessions["S001"]
 
 

@@ -16,6 +16,7 @@ from PIL import Image
 from invigilation.audit.models import AccessEvent
 from invigilation.exams.models import Attendance, ExamSession
 from invigilation.exams.services import check_in
+from invigilation.invitations.models import Invitation
 from invigilation.proctoring.models import Flag, FlagReview, FrameRecord
 from invigilation.proctoring.services import raise_flag, review_flag
 from invigilation.students.models import EnrolmentPhoto, Student
@@ -51,6 +52,8 @@ def world(sessions, invigilator, settings):
     review_flag(flag=flag, reviewer=invigilator, state="confirmed", note="a second person")
     raise_flag(session=s1, kind="no_face")
     other_flag = raise_flag(session=s2, kind="no_face", snapshot=image((4, 5, 6), "JPEG"))
+    Invitation.objects.create(session=s1, status="sent", sent_to="ada@example.edu",
+                              requested_at=now, sent_at=now, attempts=1)  # fmt: skip
     return {"student": s1.student, "photos": photos, "flag": flag, "other_flag": other_flag}
 
 
@@ -83,6 +86,8 @@ def test_the_export_holds_the_record_photos_and_snapshots(world):
         ("multiple_faces", f"snapshots/flag-{flag.pk}.jpg"), ("no_face", None),
     ]  # fmt: skip
     assert session["flags"][0]["reviews"][0]["note"] == "a second person"
+    email = session["capture_link_email"]
+    assert (email["status"], email["sent_to"], email["attempts"]) == ("sent", "ada@example.edu", 1)
     assert "token" not in json.dumps(session)  # the capture credential is not personal data
 
 

@@ -1,4 +1,4 @@
-"""python -m invigilation.benchmarks {stages,throughput,latency} [options]
+"""python -m invigilation.benchmarks {stages,throughput,latency,dashboard} [options]
 
 Each command prints a Markdown table and writes the full result as JSON under --out.
 """
@@ -48,6 +48,14 @@ def parser() -> argparse.ArgumentParser:
     latency.add_argument("--students", type=_ints, default=[1, 10, 50], help="e.g. 1,10,50")
     latency.add_argument("--seconds", type=float, default=60.0)
     latency.add_argument("--concurrency", type=int, default=2, help="Celery worker processes")
+    board = sub.add_parser("dashboard", help="live dashboard in headless Chromium: load, updates")
+    board.add_argument("--video", type=Path, default=VIDEO / "d9.mp4", help="enrolment face")
+    board.add_argument("--students", type=_ints, default=[0, 50, 200], help="e.g. 0,50,200")
+    board.add_argument("--alerts-per-student", type=int, default=5)
+    board.add_argument("--loads", type=int, default=5, help="page loads measured per exam")
+    board.add_argument("--rounds", type=int, default=10, help="seconds of statuses pushed")
+    board.add_argument("--flags", type=int, default=200, help="new flags pushed")
+    board.add_argument("--screenshots", type=Path, default=Path("/tmp"))
     return p
 
 
@@ -87,6 +95,14 @@ def _run(args: argparse.Namespace, env: dict[str, str]) -> tuple[object, str]:
                               students=args.students, fps=args.fps, seconds=args.seconds,
                               log_dir=log_dir)  # fmt: skip
         return rows, throughput.markdown(rows)
+    if args.command == "dashboard":
+        from invigilation.benchmarks import dashboard
+
+        result = dashboard.run(env=env, video=args.video, levels=args.students,
+                               alerts_per_student=args.alerts_per_student, loads=args.loads,
+                               rounds=args.rounds, new_flags=args.flags, log_dir=log_dir,
+                               screenshots=args.screenshots)  # fmt: skip
+        return result, dashboard.markdown(result)
     from invigilation.benchmarks import latency
 
     rows = latency.run(env=env, genuine=args.genuine, impostor=args.impostor,

@@ -6,4 +6,9 @@ app_name = "dashboard"
 urlpatterns = [
     path("", views.home, name="home"),
     path("exams/<int:exam_id>/", views.exam_detail, name="exam"),
+    path(
+        "exams/<int:exam_id>/sessions/<int:session_id>/latest-frame.jpg",
+        views.latest_frame,
+        name="latest-frame",
+    ),
 ]

@@ -17,7 +17,7 @@ from invigilation.exams.serializers import (
     ExamSessionSerializer,
     StudentSessionSerializer,
 )
-from invigilation.reports.selectors import attendance_rows, exam_summary
+from invigilation.reports.selectors import exam_report
 
 
 class ExamFilter(django_filters.FilterSet):
@@ -42,12 +42,11 @@ class ExamViewSet(viewsets.ModelViewSet):
     @extend_schema(responses=ExamReportSerializer)
     @action(detail=True, methods=["get"])
     def report(self, request: Request, pk: str, format: str | None = None) -> Response:
-        """The post-exam summary and attendance (as on the report page and in its exports)."""
+        """The post-exam summary, attendance with each student's outcome, and every flag
+        (as on the report page and in its exports)."""
         exam = self.get_object()
         record_access(request=request, action=Action.VIEWED, what=What.EXAM_REPORT_API, exam=exam)
-        rows = attendance_rows(exam=exam)
-        summary = exam_summary(exam=exam, rows=rows)
-        return Response(ExamReportSerializer({"summary": summary, "attendance": rows}).data)
+        return Response(ExamReportSerializer(exam_report(exam=exam)).data)
 
 
 class ExamSessionViewSet(viewsets.ModelViewSet):

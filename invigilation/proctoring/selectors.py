@@ -1,5 +1,5 @@
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from invigilation.exams.models import Exam, ExamSession
 from invigilation.exams.selectors import exams_visible_to
@@ -14,7 +14,7 @@ def flags_visible_to(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Flag
 
 
 def live_grid(*, exam: Exam) -> QuerySet[ExamSession]:
-    """The exam's sessions with what the live grid shows: last frame, photo, open flags."""
+    """The exam's sessions with what the live grid shows of each: last frame, photo."""
     last_frame = FrameRecord.objects.filter(session=OuterRef("pk")).order_by("-captured_at")
     first_photo = EnrolmentPhoto.objects.filter(student=OuterRef("student")).order_by("pk")
     return (
@@ -25,7 +25,6 @@ def live_grid(*, exam: Exam) -> QuerySet[ExamSession]:
             last_identity=Subquery(last_frame.values("identity_match")[:1]),
             last_expression=Subquery(last_frame.values("expression")[:1]),
             photo_id=Subquery(first_photo.values("pk")[:1]),
-            open_flags=Count("flags", filter=Q(flags__review_state=Flag.Review.OPEN)),
         )
         .order_by("student__student_number")
     )

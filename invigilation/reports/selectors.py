@@ -1,15 +1,28 @@
-"""Reads behind the post-exam report: summary, attendance, per-student timelines."""
+"""Reads behind the post-exam report: outcomes, summary, attendance, flags, timelines."""
 
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from invigilation.exams.models import Exam, ExamSession
 from invigilation.proctoring.models import Flag, FrameRecord
+from invigilation.students.models import EnrolmentPhoto
+from invigilation.students.selectors import reference_photo_ids
 
 LATE_AFTER = timedelta(minutes=10)
+UPHELD = (Flag.Review.CONFIRMED, Flag.Review.ESCALATED)
+
+
+class Outcome(StrEnum):
+    """What the exam came to for one student; every report view and export shows this."""
+
+    TO_REVIEW = "to review"  # a flag is still open
+    FLAGGED = "flagged"  # a flag was confirmed or escalated, none is open
+    CLEAN = "clean"  # took part: no flags, or dismissed ones only
+    ABSENT = "absent"  # no check-in, no frame, no flag
 
 
 @dataclass(frozen=True)
@@ -19,18 +32,41 @@ class AttendanceRow:
     verified: bool | None
     distance: float | None
     late: bool
+    streamed: bool  # at least one frame was analysed
+    has_reference: bool  # an enrolment photo identity checks compare against
     flags: int
     open_flags: int
-    confirmed: int  # confirmed or escalated
+    upheld_flags: int  # confirmed or escalated
+
+    @property
+    def outcome(self) -> Outcome:
+        # Order matters: an open flag needs a person whatever else was decided, and a student
+        # who streamed or was flagged without checking in still took part.
+        if self.open_flags:
+            return Outcome.TO_REVIEW
+        if self.upheld_flags:
+            return Outcome.FLAGGED
+        if self.checked_in_at is None and not self.streamed and not self.flags:
+            return Outcome.ABSENT
+        return Outcome.CLEAN
 
     @property
     def absent(self) -> bool:
-        return self.checked_in_at is None
+        return self.outcome == Outcome.ABSENT
+
+    @property
+    def identity(self) -> str:
+        """The check-in's identity result in words, the same on the page, PDF and CSV."""
+        if self.checked_in_at is None:
+            return "not checked in"
+        if self.verified is not None:
+            return "verified" if self.verified else "NOT verified"
+        # Nothing was compared: never shown as if the student had been checked.
+        return "not checked" if self.has_reference else "no photo: not checked"
 
     @property
     def clean(self) -> bool:
-        """Present, and no flag is waiting for review or was confirmed."""
-        return not self.absent and self.open_flags == 0 and not self.confirmed
+        return self.outcome == Outcome.CLEAN
 
 
 def attendance_rows(*, exam: Exam) -> list[AttendanceRow]:
@@ -39,9 +75,10 @@ def attendance_rows(*, exam: Exam) -> list[AttendanceRow]:
         .annotate(
             flag_count=Count("flags"),
             open_count=Count("flags", filter=Q(flags__review_state=Flag.Review.OPEN)),
-            confirmed_count=Count(
-                "flags",
-                filter=Q(flags__review_state__in=[Flag.Review.CONFIRMED, Flag.Review.ESCALATED]),
+            upheld_count=Count("flags", filter=Q(flags__review_state__in=UPHELD)),
+            streamed=Exists(FrameRecord.objects.filter(session=OuterRef("pk"))),
+            has_reference=Exists(
+                EnrolmentPhoto.objects.filter(student=OuterRef("student"), embedding__isnull=False)
             ),
         )
         .order_by("student__student_number")
@@ -58,42 +95,140 @@ def _row(exam: Exam, session: ExamSession) -> AttendanceRow:
         verified=attendance.verified if attendance else None,
         distance=attendance.verification_distance if attendance else None,
         late=bool(checked_in and checked_in > exam.starts_at + LATE_AFTER),
+        streamed=session.streamed,
+        has_reference=session.has_reference,
         flags=session.flag_count,
         open_flags=session.open_count,
-        confirmed=session.confirmed_count,
+        upheld_flags=session.upheld_count,
     )
 
 
 @dataclass(frozen=True)
 class Summary:
+    """Attendance counts, then one count per outcome: the outcomes add up to `expected`."""
+
     expected: int
     checked_in: int
     verified: int
+    to_review: int
     flagged: int
     clean: int
+    absent: int
     by_kind: dict[str, int]
     by_severity: dict[str, int]
 
 
-def exam_summary(*, exam: Exam, rows: list[AttendanceRow]) -> Summary:
-    flags = Flag.objects.filter(session__exam=exam)
+def exam_summary(*, rows: list[AttendanceRow], flags: list[Flag]) -> Summary:
+    outcomes = Counter(row.outcome for row in rows)
     kinds = dict(Flag.Kind.choices)
     severities = dict(Flag.Severity.choices)
     return Summary(
         expected=len(rows),
-        checked_in=sum(not r.absent for r in rows),
+        checked_in=sum(r.checked_in_at is not None for r in rows),
         verified=sum(r.verified is True for r in rows),
-        flagged=sum(r.flags > 0 for r in rows),
-        clean=sum(r.clean for r in rows),
-        by_kind={kinds[k]: n for k, n in Counter(flags.values_list("kind", flat=True)).items()},
+        to_review=outcomes[Outcome.TO_REVIEW],
+        flagged=outcomes[Outcome.FLAGGED],
+        clean=outcomes[Outcome.CLEAN],
+        absent=outcomes[Outcome.ABSENT],
+        by_kind={kinds[k]: n for k, n in Counter(f.kind for f in flags).items()},
         by_severity={
-            severities[s]: n
-            for s, n in sorted(Counter(flags.values_list("severity", flat=True)).items())
+            severities[s]: n for s, n in sorted(Counter(f.severity for f in flags).items())
         },
     )
 
 
+@dataclass(frozen=True)
+class IdentityCheck:
+    """An identity flag's comparison: the enrolment photo the snapshot is compared against."""
+
+    photo: EnrolmentPhoto | None  # None: the student has no reference photo
+    distance: float | None
+    p_impostor: float | None  # calibrated probability that the face is not the student
+
+    @property
+    def text(self) -> str:
+        """The measurements in words, the same on the page and in the PDF."""
+        if self.photo is None:
+            return "no reference photo: identity not checked"
+        distance = (
+            "distance not recorded" if self.distance is None else f"distance {self.distance:.2f}"
+        )
+        if self.p_impostor is None:
+            return f"{distance}, probability not computed"
+        return f"{distance}, probability not the student {self.p_impostor:.2f}"
+
+
+@dataclass(frozen=True)
+class ReportFlag:
+    flag: Flag
+    identity: IdentityCheck | None  # identity flags only
+
+    @property
+    def evidence_text(self) -> str:
+        return ", ".join(f"{k} {v}" for k, v in self.flag.evidence.items() if k != "frame")
+
+
+@dataclass(frozen=True)
+class ExamReport:
+    rows: list[AttendanceRow]
+    summary: Summary
+    flags: list[ReportFlag]
+
+    def timelines(self) -> list[tuple[AttendanceRow, list[ReportFlag]]]:
+        """Every student who took part, with all their flags (a flagged one is never absent)."""
+        by_session: dict[int, list[ReportFlag]] = {}
+        for entry in self.flags:
+            by_session.setdefault(entry.flag.session_id, []).append(entry)
+        return [(r, by_session.get(r.session.pk, [])) for r in self.rows if not r.absent]
+
+
+def exam_report(*, exam: Exam) -> ExamReport:
+    rows = attendance_rows(exam=exam)
+    flags = list(exam_flags(exam=exam).prefetch_related("reviews__reviewer"))
+    return ExamReport(
+        rows=rows, summary=exam_summary(rows=rows, flags=flags), flags=_with_identity(flags)
+    )
+
+
+def exam_flags(*, exam: Exam) -> QuerySet[Flag]:
+    """Every flag of the exam, whatever the student's attendance or the review state."""
+    return (
+        Flag.objects.filter(session__exam=exam)
+        .select_related("session__student", "reviewed_by")
+        .order_by("raised_at", "pk")
+    )
+
+
+def review_queue(*, exam: Exam) -> list[ReportFlag]:
+    """Open flags, most severe and most certain first."""
+    flags = exam_flags(exam=exam).filter(review_state=Flag.Review.OPEN)
+    return _with_identity(list(flags.order_by("-severity", "-confidence", "raised_at")))
+
+
+def _with_identity(flags: list[Flag]) -> list[ReportFlag]:
+    """Pairs each identity flag with the student's reference photo and its measurements."""
+    students = {f.session.student_id for f in flags if f.kind == Flag.Kind.IDENTITY_MISMATCH}
+    photo_ids = reference_photo_ids(student_ids=students)
+    photos = EnrolmentPhoto.objects.in_bulk(list(photo_ids.values()))
+
+    def check(flag: Flag) -> IdentityCheck | None:
+        if flag.kind != Flag.Kind.IDENTITY_MISMATCH:
+            return None
+        return _identity_check(flag, photos.get(photo_ids.get(flag.session.student_id)))
+
+    return [ReportFlag(flag, check(flag)) for flag in flags]
+
+
+def _identity_check(flag: Flag, photo: EnrolmentPhoto | None) -> IdentityCheck:
+    evidence = flag.evidence
+    # Flags raised before calibration carry only the distance of the frame that fired them.
+    distance = evidence.get("distance", evidence.get("frame", {}).get("identity_distance"))
+    return IdentityCheck(photo=photo, distance=distance, p_impostor=evidence.get("p_impostor"))
+
+
+def session_frames(*, session: ExamSession) -> list[FrameRecord]:
+    return list(session.frames.order_by("captured_at"))
+
+
 def timeline(*, session: ExamSession) -> tuple[list[FrameRecord], list[Flag]]:
-    frames = list(session.frames.order_by("captured_at"))
-    flags = list(session.flags.order_by("raised_at"))
-    return frames, flags
+    return session_frames(session=session), list(session.flags.order_by("raised_at"))

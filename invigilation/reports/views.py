@@ -9,10 +9,9 @@ from invigilation.audit.models import Action, What
 from invigilation.audit.services import record_access
 from invigilation.exams.models import Exam, ExamSession
 from invigilation.exams.selectors import visible_exam_or_404
-from invigilation.proctoring.models import Flag
+from invigilation.reports import selectors
 from invigilation.reports.pdf import exam_pdf
 from invigilation.reports.plots import timeline_png
-from invigilation.reports.selectors import attendance_rows, exam_summary, timeline
 
 
 def _exam_for(request: HttpRequest, exam_id: int) -> Exam:
@@ -23,23 +22,9 @@ def _exam_for(request: HttpRequest, exam_id: int) -> Exam:
 def exam_report(request: HttpRequest, exam_id: int) -> HttpResponse:
     exam = _exam_for(request, exam_id)
     record_access(request=request, action=Action.VIEWED, what=What.EXAM_REPORT, exam=exam)
-    rows = attendance_rows(exam=exam)
-    flags = Flag.objects.filter(session__exam=exam).select_related("session__student")
-    by_session = _group(flags.order_by("raised_at"))
-    context = {
-        "exam": exam,
-        "rows": rows,
-        "summary": exam_summary(exam=exam, rows=rows),
-        "timelines": [(row, by_session.get(row.session.pk, [])) for row in rows if not row.absent],
-    }
+    report = selectors.exam_report(exam=exam)
+    context = {"exam": exam, "report": report, "timelines": report.timelines()}
     return render(request, "reports/exam_report.html", context)
-
-
-def _group(flags) -> dict[int, list[Flag]]:
-    grouped: dict[int, list[Flag]] = {}
-    for flag in flags:
-        grouped.setdefault(flag.session_id, []).append(flag)
-    return grouped
 
 
 @login_required
@@ -50,7 +35,7 @@ def student_timeline(request: HttpRequest, exam_id: int, session_id: int) -> Htt
     )
     record_access(request=request, action=Action.VIEWED, what=What.TIMELINE, exam=exam,
                   student=session.student)  # fmt: skip
-    png = timeline_png(*timeline(session=session), threshold=vision.THRESHOLD)
+    png = timeline_png(*selectors.timeline(session=session), threshold=vision.THRESHOLD)
     return HttpResponse(png, content_type="image/png", headers={"Cache-Control": "private"})
 
 
@@ -58,9 +43,6 @@ def student_timeline(request: HttpRequest, exam_id: int, session_id: int) -> Htt
 def flags_csv(request: HttpRequest, exam_id: int) -> HttpResponse:
     exam = _exam_for(request, exam_id)
     record_access(request=request, action=Action.EXPORTED, what=What.FLAGS_CSV, exam=exam)
-    flags = Flag.objects.filter(session__exam=exam).select_related(
-        "session__student", "reviewed_by"
-    )
     header = ["flag_id", "student_number", "student_name", "kind", "severity", "confidence",
               "raised_at", "message", "review_state", "reviewed_by", "reviewed_at",
               "review_note"]  # fmt: skip
@@ -69,7 +51,7 @@ def flags_csv(request: HttpRequest, exam_id: int) -> HttpResponse:
          f.get_severity_display(), f.confidence, f.raised_at.isoformat(), f.message,
          f.review_state, f.reviewed_by.username if f.reviewed_by else "",
          f.reviewed_at.isoformat() if f.reviewed_at else "", f.review_note]
-        for f in flags.order_by("raised_at")
+        for f in selectors.exam_flags(exam=exam)
     ]  # fmt: skip
     return _csv(f"{exam.course}-{exam.pk}-flags.csv", header, rows)
 
@@ -78,15 +60,15 @@ def flags_csv(request: HttpRequest, exam_id: int) -> HttpResponse:
 def attendance_csv(request: HttpRequest, exam_id: int) -> HttpResponse:
     exam = _exam_for(request, exam_id)
     record_access(request=request, action=Action.EXPORTED, what=What.ATTENDANCE_CSV, exam=exam)
-    header = ["student_number", "student_name", "status", "checked_in_at", "late", "verified",
-              "verification_distance", "flags", "open_flags", "clean"]  # fmt: skip
+    header = ["student_number", "student_name", "checked_in_at", "late", "verified",
+              "identity", "verification_distance", "flags", "open_flags", "outcome"]  # fmt: skip
     rows = [
         [r.session.student.student_number, r.session.student.full_name,
-         "absent" if r.absent else "present",
          r.checked_in_at.isoformat() if r.checked_in_at else "", r.late,
-         "" if r.verified is None else r.verified, "" if r.distance is None else r.distance,
-         r.flags, r.open_flags, r.clean]
-        for r in attendance_rows(exam=exam)
+         "" if r.verified is None else r.verified, r.identity,
+         "" if r.distance is None else r.distance,
+         r.flags, r.open_flags, r.outcome]
+        for r in selectors.attendance_rows(exam=exam)
     ]  # fmt: skip
     return _csv(f"{exam.course}-{exam.pk}-attendance.csv", header, rows)
 
@@ -106,22 +88,15 @@ def review_queue(request: HttpRequest, exam_id: int) -> HttpResponse:
     """Open flags, most severe and most certain first, for review from the keyboard."""
     exam = _exam_for(request, exam_id)
     record_access(request=request, action=Action.VIEWED, what=What.REVIEW_QUEUE, exam=exam)
-    flags = list(
-        Flag.objects.filter(session__exam=exam, review_state=Flag.Review.OPEN)
-        .select_related("session__student")
-        .order_by("-severity", "-confidence", "raised_at")
-    )
-    for flag in flags:
-        flag.evidence_text = ", ".join(f"{k} {v}" for k, v in flag.evidence.items() if k != "frame")
-    return render(request, "reports/review_queue.html", {"exam": exam, "flags": flags})
+    context = {"exam": exam, "entries": selectors.review_queue(exam=exam)}
+    return render(request, "reports/review_queue.html", context)
 
 
 @login_required
 def report_pdf(request: HttpRequest, exam_id: int) -> HttpResponse:
     exam = _exam_for(request, exam_id)
     record_access(request=request, action=Action.EXPORTED, what=What.REPORT_PDF, exam=exam)
-    rows = attendance_rows(exam=exam)
-    pdf = exam_pdf(exam=exam, summary=exam_summary(exam=exam, rows=rows), rows=rows)
+    pdf = exam_pdf(exam=exam, report=selectors.exam_report(exam=exam))
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{exam.course}-{exam.pk}-report.pdf"'
     return response

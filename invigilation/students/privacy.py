@@ -35,7 +35,8 @@ Everything the invigilation service stores about you, as of the export time in s
 
 student.json   your student record; your enrolment photos with their face embeddings (the
                numbers the identity check compares); per exam: your session, attendance
-               (check-in time and identity result), the result of each analysed webcam
+               (check-in time and identity result), the email that sent you the exam's
+               link (address, time, outcome), the result of each analysed webcam
                frame (the frames themselves are never stored) and the flags raised, with
                the review decisions taken on them.
 photos/        your enrolment photos.
@@ -101,6 +102,7 @@ def _session(archive: zipfile.ZipFile, session: ExamSession) -> dict[str, Any]:
         "started_at": session.started_at,
         "finished_at": session.finished_at,
         "attendance": _attendance(attendance) if attendance else None,
+        "capture_link_email": _invitation(getattr(session, "invitation", None)),
         "frame_records": list(frames.values(*FRAME_FIELDS)),
         "flags": [_flag(archive, flag) for flag in flags],
     }
@@ -112,6 +114,20 @@ def _attendance(attendance: Attendance) -> dict[str, Any]:
         "identity_verified": attendance.verified,
         "identity_distance": attendance.verification_distance,
         "note": attendance.note,
+    }
+
+
+def _invitation(invitation) -> dict[str, Any] | None:
+    """The email that sent the capture link: where to, when, and how it went."""
+    if invitation is None:
+        return None
+    return {
+        "status": invitation.status,
+        "reason": invitation.reason,
+        "sent_to": invitation.sent_to,
+        "requested_at": invitation.requested_at,
+        "last_sent_at": invitation.sent_at,
+        "attempts": invitation.attempts,
     }
 
 

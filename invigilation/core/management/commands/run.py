@@ -50,12 +50,14 @@ class Command(BaseCommand):
         }
         children = [
             self._spawn("celery", [
-                "-m", "celery", "-A", "invigilation", "worker", "--loglevel", env["LOG_LEVEL"],
+                "-m", "celery", "-A", "invigilation", *_celery_quiet(env), "worker",
+                "--loglevel", env["LOG_LEVEL"],
                 "--concurrency", str(concurrency), "--hostname", f"worker-{port}@%h",
                 "--beat", "--schedule", str(settings.VAR_DIR / "celerybeat-schedule"),
             ], env),
             self._spawn("web", [
-                "-m", "daphne", "-b", host, "-p", str(port), "invigilation.asgi:application",
+                "-m", "daphne", "-b", host, "-p", str(port), "-v", _daphne_verbosity(env),
+                "invigilation.asgi:application",
             ], env),
         ]  # fmt: skip
         try:
@@ -131,6 +133,20 @@ class Command(BaseCommand):
                 child.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 os.killpg(child.pid, signal.SIGKILL)
+
+
+def _chatty(env: dict) -> bool:
+    return env["LOG_LEVEL"].upper() in {"INFO", "DEBUG"}
+
+
+def _daphne_verbosity(env: dict) -> str:
+    """Daphne writes a line per request (every frame) from verbosity 1: only at INFO or below."""
+    return "1" if _chatty(env) else "0"
+
+
+def _celery_quiet(env: dict) -> list[str]:
+    """Celery's start-up banner, only at INFO or below: the run command prints its own."""
+    return [] if _chatty(env) else ["--quiet"]
 
 
 def _interrupt(signum, frame) -> None:

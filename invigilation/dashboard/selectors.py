@@ -1,0 +1,116 @@
+"""What the live dashboard shows of an exam, read in a fixed number of queries."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from invigilation.dashboard import risk
+from invigilation.exams.models import Attendance, Exam, ExamSession
+from invigilation.proctoring.models import Flag
+from invigilation.proctoring.selectors import flags_visible_to, live_grid
+from invigilation.proctoring.services import flag_event
+from invigilation.students.selectors import reference_photo_ids
+
+
+@dataclass
+class StudentCard:
+    session: ExamSession
+    status: str  # waiting, checked_in, active, disconnected or finished
+    identity: str  # "" before check-in; verified, not_verified, no_reference or not_checked
+    reference_photo_id: int | None
+    top_expression: str
+    risk: float = 0.0
+    open_flags: int = 0
+
+    @property
+    def risk_band(self) -> str:
+        return risk.band(self.risk)
+
+    @property
+    def risk_shown(self) -> str:
+        return risk.shown(self.risk)
+
+
+def exam_flags(*, user: AbstractBaseUser | AnonymousUser, exam: Exam) -> list[Flag]:
+    """Every flag of the exam, newest first, with its student (the exam is known: not joined
+    again for each of a thousand flags)."""
+    flags = flags_visible_to(user=user).filter(session__exam=exam)
+    return list(
+        flags.select_related(None).select_related("session__student").order_by("-raised_at")
+    )
+
+
+def student_cards(
+    *, exam: Exam, flags: list[Flag], stale_after: float, now: datetime | None = None
+) -> list[StudentCard]:
+    now = now or timezone.now()
+    sessions = list(live_grid(exam=exam))
+    references = reference_photo_ids(student_ids=[s.student_id for s in sessions])
+    cards = {}
+    for session in sessions:
+        attendance = getattr(session, "attendance", None)
+        reference = references.get(session.student_id)
+        expression = session.last_expression or {}
+        cards[session.pk] = StudentCard(
+            session=session,
+            status=_status(session, attendance, now, stale_after),
+            identity=identity(attendance, has_reference=reference is not None),
+            reference_photo_id=reference,
+            top_expression=max(expression, key=expression.get, default=""),
+        )
+    for flag in flags:
+        card = cards[flag.session_id]
+        card.risk += risk.flag_risk(flag)
+        if flag.review_state == Flag.Review.OPEN:
+            card.open_flags += 1
+    # Riskiest first, as the grid is sorted by default.
+    return sorted(cards.values(), key=lambda c: (-c.risk, c.session.student.student_number))
+
+
+def _status(
+    session: ExamSession, attendance: Attendance | None, now: datetime, stale_after: float
+) -> str:
+    if session.status == ExamSession.Status.FINISHED:
+        return "finished"
+    if session.last_seen:
+        silent = (now - session.last_seen).total_seconds()
+        return "disconnected" if silent > stale_after else "active"
+    return "checked_in" if attendance else "waiting"
+
+
+def identity(attendance: Attendance | None, *, has_reference: bool) -> str:
+    """The check-in's identity result as the card shows it (dashboard.js: `identityOf`)."""
+    if attendance is None:
+        return ""
+    if attendance.verified is False:
+        return "not_verified"
+    # Without an enrolment photo nothing was compared: never shown as verified.
+    if not has_reference:
+        return "no_reference"
+    return "verified" if attendance.verified else "not_checked"
+
+
+def alert_feed(*, flags: list[Flag]) -> list[dict]:
+    """The flags as the socket pushes them (newest first), for dashboard.js to lay out; identity
+    flags with their distance and P(not the student), which the push leaves out."""
+    return [{**flag_event(flag), "evidence": _identity_evidence(flag)} for flag in flags]
+
+
+def _identity_evidence(flag: Flag) -> dict:
+    if flag.kind != Flag.Kind.IDENTITY_MISMATCH:
+        return {}
+    evidence = flag.evidence or {}
+    distance = evidence.get("distance")
+    if distance is None:  # older identity flags kept only the frame's distance
+        distance = (evidence.get("frame") or {}).get("identity_distance")
+    return {"distance": distance, "p_impostor": evidence.get("p_impostor")}
+
+
+def exam_session_or_404(*, exam: Exam, session_id: int) -> ExamSession:
+    """One of the exam's sessions; another exam's answers 404 like a missing one."""
+    return get_object_or_404(
+        ExamSession.objects.select_related("student"), pk=session_id, exam=exam
+    )

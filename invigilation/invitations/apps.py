@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class InvitationsConfig(AppConfig):
+    name = "invigilation.invitations"
+    label = "invitations"
+    verbose_name = "Capture-link emails"
