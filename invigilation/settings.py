@@ -123,6 +123,9 @@ CHANNEL_LAYERS = {
             # Flag events carry students' names: with keys set, every message is encrypted
             # (Fernet) while in Redis. The first key encrypts, all decrypt (key rotation).
             "symmetric_encryption_keys": env_list("CHANNEL_LAYER_ENCRYPTION_KEYS") or None,
+            # Messages waiting per channel (a dashboard): 200 students' statuses in one second
+            # overflowed the default 100 and dropped events.
+            "capacity": env_int("CHANNEL_LAYER_CAPACITY", 1000),
         },
     }
 }

@@ -8,7 +8,7 @@ import pytest
 from django.template import Context, Template
 from django.urls import reverse
 
-from invigilation.core.clock import format_datetime, format_time
+from invigilation.core.clock import format_datetime, format_span, format_time
 
 ROOT = Path(__file__).resolve().parents[1]
 INSTANT = datetime(2026, 12, 1, 13, 10, 9, tzinfo=UTC)
@@ -59,3 +59,10 @@ def test_the_browser_writes_the_same_time_as_the_server(clock, expected):
         written = page.evaluate(f"Clock.time('{INSTANT.isoformat()}')")
         browser.close()
     assert written == expected
+
+
+def test_an_exams_time_is_written_as_one_span(settings):
+    start = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
+    assert format_span(start, start.replace(hour=17)) == "Tue 1 Dec 2026, 14:00–17:00"
+    overnight = format_span(start.replace(hour=22), start.replace(day=2, hour=1))
+    assert overnight == "Tue 1 Dec 2026, 22:00–Wed 2 Dec 2026, 01:00"

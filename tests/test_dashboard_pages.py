@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from invigilation.core.clock import format_datetime, format_time
+from invigilation.core.clock import format_span
 from invigilation.exams.models import Attendance, ExamSession
 from invigilation.exams.services import assign_invigilator, check_in, enrol_students
 from invigilation.proctoring.models import Flag, FrameRecord
@@ -133,8 +133,21 @@ def test_times_are_written_with_the_sites_clock(client, invigilator, exam, sessi
     client.force_login(invigilator)
     page = client.get(reverse("dashboard:exam", args=[exam.pk])).content.decode()
     assert f"· in {written}" in card(page, sessions["S001"])
-    assert f"{format_datetime(exam.starts_at)}–{format_time(exam.ends_at)}" in page
+    assert format_span(exam.starts_at, exam.ends_at) in page
     assert f'data-clock="{"24h" if clock_24h else "12h"}"' in page  # what clock.js follows
+
+
+@pytest.mark.parametrize("clock_24h, written", [
+    (True, "Mon 2 Mar 2026, 13:10–15:10"), (False, "Mon 2 Mar 2026, 1:10 PM–3:10 PM"),
+])  # fmt: skip
+def test_the_exam_list_writes_times_with_the_sites_clock(client, invigilator, exam, settings,
+                                                         clock_24h, written):  # fmt: skip
+    settings.CLOCK_24H = clock_24h
+    exam.starts_at, exam.ends_at = AT, AT + timedelta(hours=2)
+    exam.save()
+    client.force_login(invigilator)
+    page = client.get(reverse("dashboard:home")).content.decode()
+    assert f"<td>{written}</td>" in page
 
 
 def alerts_data(page: str) -> list[dict]:

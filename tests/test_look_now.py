@@ -1,4 +1,5 @@
-""" "Look now": an invigilator sees the student's latest frame, the one waiting in Redis."""
+""" "Look now": an invigilator sees the student's latest frame (kept in Redis only, for at most
+FRAME_TTL_SECONDS)."""
 
 import io
 import time
@@ -35,6 +36,16 @@ def test_the_waiting_frame_is_served_uncached_and_left_for_analysis(client, invi
     assert "Last-Modified" in response
     # Looking does not take the frame from the worker that will analyse it.
     assert frames.take_latest(session, "look-now-test").jpeg == image
+
+
+def test_the_latest_frame_is_still_seen_once_a_worker_took_it(client, invigilator, sessions):
+    session, image = sessions["S001"], jpeg()
+    frames.put_latest(session, frames.PendingFrame(image, time.time()))
+    frames.take_latest(session, "worker")  # taken within milliseconds in a running system
+    frames.release(session, "worker")
+    client.force_login(invigilator)
+    response = client.get(url(session))
+    assert response.status_code == 200 and response.content == image
 
 
 def test_looking_is_recorded_in_the_audit_log(client, invigilator, exam, sessions):

@@ -138,6 +138,8 @@ def test_no_frame_is_lost_while_staff_work(stack, tmp_path):
     log = (tmp_path / "run.log").read_text()
     assert "database is locked" not in log
     assert "raised unexpected" not in log  # Celery's line for a failed task
+    # The console stays quiet: no line per request or per task (LOG_LEVEL=INFO brings them).
+    assert '"POST /api/frames/"' not in log and "analyse_latest_frame" not in log
     assert all(len(sent) >= STREAM_SECONDS for sent in accepted.values()), accepted
     assert unaccounted() == dict.fromkeys(accepted, 0)
     assert staff_requests and set(staff_requests) == {200}, staff_requests

@@ -15,8 +15,12 @@ def time_pattern() -> str:
     return "H:i:s" if settings.CLOCK_24H else "g:i:s A"
 
 
+def minute_pattern() -> str:
+    return "H:i" if settings.CLOCK_24H else "g:i A"
+
+
 def datetime_pattern() -> str:
-    return "D j M Y, " + ("H:i" if settings.CLOCK_24H else "g:i A")
+    return "D j M Y, " + minute_pattern()
 
 
 def format_time(value: datetime | None) -> str:
@@ -25,3 +29,11 @@ def format_time(value: datetime | None) -> str:
 
 def format_datetime(value: datetime | None) -> str:
     return django_format(timezone.localtime(value), datetime_pattern()) if value else ""
+
+
+def format_span(start: datetime, end: datetime) -> str:
+    """An exam's time: "Tue 1 Dec 2026, 14:00–17:00" (the end's date only if it differs)."""
+    start, end = timezone.localtime(start), timezone.localtime(end)
+    same_day = start.date() == end.date()
+    end_text = django_format(end, minute_pattern() if same_day else datetime_pattern())
+    return f"{format_datetime(start)}–{end_text}"

@@ -1,14 +1,10 @@
 """Creating exams from a timetable CSV: every line is checked first, and the exams are
 created only when every line is good, so a file with a bad line writes nothing."""
 
-import csv
-import io
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -19,7 +15,7 @@ from django.utils import timezone
 from invigilation.core.clock import format_datetime
 from invigilation.exams.models import Exam
 from invigilation.exams.services import assign_invigilator, enrol_students
-from invigilation.students.imports import CsvRow, UploadRejected, _decode_text
+from invigilation.students.imports import CsvRow, UploadRejected, read_csv_rows
 from invigilation.students.models import Student
 from invigilation.students.services import ImportReport
 
@@ -58,7 +54,7 @@ class PlannedExam:
 
 def import_timetable(*, data: bytes) -> ImportReport:
     """Check every line, then create all the exams, or none when any line is bad."""
-    rows = list(read_timetable_rows(data))
+    rows = list(read_csv_rows(data, aliases=COLUMN_ALIASES, required=REQUIRED_COLUMNS))
     if not rows:
         raise UploadRejected("The CSV file has a header but no exam rows.")
     users, students = _users_named_in(rows), _students_named_in(rows)
@@ -84,53 +80,6 @@ def import_timetable(*, data: bytes) -> ImportReport:
             done = f"created {item.describe()}" if complete else f"{item.describe()} (not imported)"
             report.add(f"line {line}", True, done)
     return report
-
-
-def read_timetable_rows(data: bytes) -> Iterator[CsvRow]:
-    """The file's lines as column -> text, with their line numbers; the same encodings and
-    separators as the student import."""
-    if len(data) > settings.CSV_IMPORT_MAX_BYTES:
-        raise UploadRejected(
-            f"The CSV file is {len(data) // 1024} KB; the limit is "
-            f"{settings.CSV_IMPORT_MAX_BYTES // 1024} KB."
-        )
-    text = _decode_text(data)
-    if not text.strip():
-        raise UploadRejected("The CSV file is empty.")
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
-    try:
-        columns = _map_columns(next(reader))
-        for raw in reader:
-            if any(cell.strip() for cell in raw):
-                values = {
-                    name: raw[i].strip() if i < len(raw) else "" for name, i in columns.items()
-                }
-                yield CsvRow(line=reader.line_num, values=values)
-    except csv.Error as exc:
-        raise UploadRejected(
-            f"The CSV file is malformed near line {reader.line_num}: {exc}"
-        ) from exc
-
-
-def _map_columns(header: list[str]) -> dict[str, int]:
-    normalised = [cell.strip().lower().replace(" ", "_").replace("-", "_") for cell in header]
-    columns: dict[str, int] = {}
-    for field, aliases in COLUMN_ALIASES.items():
-        matching = [index for index, name in enumerate(normalised) if name in aliases]
-        if matching:
-            columns[field] = matching[0]
-    missing = [field for field in REQUIRED_COLUMNS if field not in columns]
-    if missing:
-        found = ", ".join(repr(cell) for cell in header) or "nothing"
-        raise UploadRejected(
-            f"The CSV file lacks the column(s) {', '.join(missing)}. "
-            f"The first line must name the columns; found {found}."
-        )
-    return columns
 
 
 def _names(cell: str) -> list[str]:

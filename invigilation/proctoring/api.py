@@ -171,6 +171,7 @@ class SystemCheckResultSerializer(serializers.Serializer):
     brightness = serializers.FloatField()
     sharpness = serializers.FloatField()
     problems = serializers.ListField(child=serializers.CharField())
+    server_ms = serializers.FloatField(help_text="The server's own time on the picture.")
 
 
 class SystemCheckView(StudentJPEGView):

@@ -65,7 +65,13 @@ def put_latest(session: ExamSession, frame: PendingFrame) -> bool:
     )
     pipe.expire(frame_key, ttl)
     pipe.set(_key(session, "queued"), 1, nx=True, ex=ttl)
-    fields_added, _, queued = pipe.execute()
+    # A copy for "look now": the waiting frame is taken by a worker within milliseconds.
+    latest_key = _key(session, "latest")
+    pipe.hset(
+        latest_key, mapping={"jpeg": frame.jpeg, "at": frame.received_at, "id": frame.frame_id}
+    )
+    pipe.expire(latest_key, ttl)
+    fields_added, _, queued, *_ = pipe.execute()
     if not fields_added:
         count_drop(session)
     return bool(queued)
@@ -96,8 +102,9 @@ def take_latest(session: ExamSession, claim: str) -> PendingFrame | None:
 
 
 def peek_latest(session: ExamSession) -> PendingFrame | None:
-    """The frame waiting for analysis, left in place (an invigilator's "look now")."""
-    stored = client().hgetall(_key(session, "frame"))
+    """The student's latest frame, at most FRAME_TTL_SECONDS old, analysed or not (an
+    invigilator's "look now"); it expires like the waiting frame and is never stored."""
+    stored = client().hgetall(_key(session, "latest"))
     if not stored:
         return None
     return PendingFrame(stored[b"jpeg"], float(stored[b"at"]), stored[b"id"].decode())

@@ -154,10 +154,12 @@ class SystemCheck:
     brightness: float
     sharpness: float
     problems: list[str]  # each with its plain fix; empty when all is well
+    server_ms: float  # the server's own work, which the page takes off its upload timing
 
 
 def system_check(*, session: ExamSession, jpeg: bytes) -> SystemCheck:
     """A trial frame before the exam: is one face visible, lit and sharp? Nothing is stored."""
+    started = time.perf_counter()
     _check_jpeg(jpeg)
     try:
         result = vision.analyse_frame(jpeg, None, vision.Checks(identity=False, expression=False,
@@ -174,7 +176,10 @@ def system_check(*, session: ExamSession, jpeg: bytes) -> SystemCheck:
         problems.append("Too dark: turn on a light in front of you (not behind you).")
     if quality.blurred:
         problems.append("Blurred: wipe the camera lens and keep still.")
-    return SystemCheck(result.face_count, quality.brightness, quality.sharpness, problems)
+    server_ms = round(1000 * (time.perf_counter() - started), 1)
+    return SystemCheck(
+        result.face_count, quality.brightness, quality.sharpness, problems, server_ms
+    )
 
 
 def finish(*, session: ExamSession) -> ExamSession:

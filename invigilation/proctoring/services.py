@@ -57,6 +57,7 @@ def flag_event(flag: Flag) -> dict[str, Any]:
         "raised_at": flag.raised_at.isoformat(),
         "review_state": flag.review_state,
         "has_snapshot": bool(flag.snapshot),
+        "evidence": flag.evidence,  # an identity flag's distance and probability, for review
     }
 
 

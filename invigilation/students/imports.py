@@ -65,7 +65,17 @@ def read_upload(upload: UploadedFileLike, limit: int) -> bytes:
     return upload.read()
 
 
-def read_csv_rows(data: bytes) -> Iterator[CsvRow]:
+def read_csv_rows(
+    data: bytes,
+    *,
+    aliases: dict[str, set[str]] | None = None,
+    required: tuple[str, ...] | None = None,
+) -> Iterator[CsvRow]:
+    """The file's lines as column -> text with their line numbers. `aliases` names each
+    column's accepted headings, `required` the columns that must be there (by default, the
+    student import's); the timetable import reads its own columns the same way."""
+    aliases = COLUMN_ALIASES if aliases is None else aliases
+    required = REQUIRED_COLUMNS if required is None else required
     if len(data) > settings.CSV_IMPORT_MAX_BYTES:
         raise UploadRejected(
             f"The CSV file is {len(data) // 1024} KB; the limit is "
@@ -82,7 +92,7 @@ def read_csv_rows(data: bytes) -> Iterator[CsvRow]:
     # read as rows too.
     reader = csv.reader(io.StringIO(text, newline=""), dialect)
     try:
-        columns = _map_columns(next(reader))
+        columns = _map_columns(next(reader), aliases, required)
         for raw in reader:
             if not any(cell.strip() for cell in raw):
                 continue
@@ -111,15 +121,17 @@ def _decode_text(data: bytes) -> str:
     return text
 
 
-def _map_columns(header: list[str]) -> dict[str, int]:
+def _map_columns(
+    header: list[str], aliases: dict[str, set[str]], required: tuple[str, ...]
+) -> dict[str, int]:
     normalised = [cell.strip().lower().replace(" ", "_").replace("-", "_") for cell in header]
     columns: dict[str, int] = {}
-    for field, aliases in COLUMN_ALIASES.items():
+    for field, names in aliases.items():
         for index, name in enumerate(normalised):
-            if name in aliases:
+            if name in names:
                 columns[field] = index
                 break
-    missing = [field for field in REQUIRED_COLUMNS if field not in columns]
+    missing = [field for field in required if field not in columns]
     if missing:
         found = ", ".join(repr(cell) for cell in header) or "nothing"
         raise UploadRejected(

@@ -1,4 +1,5 @@
-"""`{% load clock %}`: `{{ value|clock }}` (13:10:09) and `{{ value|clock_datetime }}`."""
+"""`{% load clock %}`: `{{ value|clock }}` (13:10:09), `{{ value|clock_datetime }}` and
+`{{ start|clock_span:end }}` (Tue 1 Dec 2026, 14:00–17:00)."""
 
 from datetime import datetime
 
@@ -17,3 +18,8 @@ def clock(value: datetime | None) -> str:
 @register.filter
 def clock_datetime(value: datetime | None) -> str:
     return clock_format.format_datetime(value)
+
+
+@register.filter
+def clock_span(start: datetime | None, end: datetime | None) -> str:
+    return clock_format.format_span(start, end) if start and end else ""
