@@ -55,7 +55,8 @@ def test_stage_benchmark_runs_the_product_code(shared_data, redis_url, tmp_path)
 def test_refuses_a_scratch_database_not_named_for_benchmarks(tmp_path):
     run = subprocess.run(
         [sys.executable, "-m", "invigilation.benchmarks", "--database-url",
-         f"sqlite:///{tmp_path / 'invigilation.sqlite3'}", "stages", "--frames", "1"],
+         f"sqlite:///{tmp_path / 'invigilation.sqlite3'}", "stages", "--frames", "1",
+         "--video", __file__],  # any file: the database is refused before the video is read
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert run.returncode == 1 and "must contain 'bench'" in run.stderr
