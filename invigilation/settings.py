@@ -91,12 +91,39 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL")
 if not DATABASE_URL:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
+DATABASE_POOL = env_bool("DATABASE_POOL", True)
 DATABASES = {
     "default": dj_database_url.parse(
         DATABASE_URL or f"sqlite:///{VAR_DIR / 'invigilation.sqlite3'}",
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+        conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["OPTIONS"] = {
+        # Names the product's backends in pg_stat_activity (tests, benchmarks, operators).
+        "application_name": env_str("DATABASE_APPLICATION_NAME", "invigilation"),
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
+if DATABASE_POOL and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Under ASGI each request's sync code runs in a thread of its own, so per-thread persistent
+    # connections (CONN_MAX_AGE) are never reused: a connection per request, ~50/s with 50
+    # students. A pool per process (web, and each Celery worker process) reuses them; the
+    # pool requires CONN_MAX_AGE 0 (DATABASE_CONN_MAX_AGE counts only with DATABASE_POOL off),
+    # and with health checks hands out only live connections. A request that waits
+    # DATABASE_POOL_TIMEOUT seconds for one (pool busy, PostgreSQL down) gets an
+    # OperationalError, answered 503 (core/outages.py). A worker process uses one at a time.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"]["pool"] = {
+        "min_size": env_int("DATABASE_POOL_MIN_SIZE", 1),
+        "max_size": env_int("DATABASE_POOL_MAX_SIZE", 10),
+        "timeout": env_int("DATABASE_POOL_TIMEOUT", 5),
+    }
+# Celery's Django fixup closes the connections, and under prefork the whole pool, before and
+# after every task unless this is set: then only every this many tasks. proctoring.tasks
+# hands the connection back (or drops a broken one) around each task instead. (The fixup
+# also closes, in each new pool process, what it inherited from the parent.)
+CELERY_DB_REUSE_MAX = 1000
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server and the Celery worker write to one SQLite file at once. WAL lets readers
     # run beside the writer; IMMEDIATE takes the write lock when a transaction starts, so a
@@ -252,10 +279,29 @@ EMAIL_USE_TLS = _email.use_tls
 EMAIL_USE_SSL = _email.use_ssl
 EMAIL_TIMEOUT = _email.timeout
 
+# Request limits, applied by the web server before a body is buffered (see
+# invigilation/core/body_limits.py and web_server.py): the largest body of an ordinary request
+# (frames have FRAME_MAX_BYTES; staff uploads, once authenticated, PHOTO_ZIP_MAX_BYTES or
+# CSV_IMPORT_MAX_BYTES); seconds allowed for a request's headers, for any pause within a body,
+# for a whole body, and for a whole staff upload.
+REQUEST_MAX_BYTES = env_int("REQUEST_MAX_BYTES", 1024 * 1024)
+REQUEST_HEADER_TIMEOUT = env_int("REQUEST_HEADER_TIMEOUT", 10)
+REQUEST_IDLE_TIMEOUT = env_int("REQUEST_IDLE_TIMEOUT", 10)
+REQUEST_BODY_TIMEOUT = env_int("REQUEST_BODY_TIMEOUT", 60)
+UPLOAD_BODY_TIMEOUT = env_int("UPLOAD_BODY_TIMEOUT", 900)
+
 REST_FRAMEWORK = {
+    # Token first: DRF answers a request without credentials from the first class, and only
+    # TokenAuthentication has a WWW-Authenticate challenge, which makes it a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    # JSON with a nesting limit; forms and uploads as DRF reads them.
+    "DEFAULT_PARSER_CLASSES": [
+        "invigilation.core.api.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
@@ -265,7 +311,7 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
         "rest_framework.filters.SearchFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "invigilation.core.schema.AutoSchema",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Invigilation API",

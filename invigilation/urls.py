@@ -3,11 +3,12 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from invigilation.accounts.login import AdminLoginForm, LoginForm, answers_429_when_limited
-from invigilation.core.views import healthz
+from invigilation.core.views import healthz, not_found
 
 admin.site.site_header = "Invigilation administration"
 admin.site.site_title = "Invigilation admin"
 admin.site.login_form = AdminLoginForm
+handler404 = not_found
 
 urlpatterns = [
     # Ahead of the admin's own login URL: the same view, answering 429 when rate-limited.

@@ -3,12 +3,14 @@
 The database is whatever DATABASE_URL names (PostgreSQL in CI), else SQLite.
 """
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -176,14 +178,46 @@ print(json.dumps({"exam": exam.pk, "session": session.pk, "token": session.token
 
 @pytest.fixture
 def stack(tmp_path, redis_url):
-    """The product running for real (`manage.py run`) on a fresh database, with an exam,
-    an admin (boss), an invigilator (watcher) and an enrolled student S42 set up."""
+    """The product running for real (`manage.py run`) on a fresh SQLite database, with an
+    exam, an admin (boss), an invigilator (watcher) and an enrolled student S42 set up."""
+    with running_product(tmp_path, redis_url, f"sqlite:///{tmp_path / 'db.sqlite3'}") as world:
+        yield world
+
+
+@pytest.fixture
+def stack_on_test_database(tmp_path, redis_url):
+    """`stack` on a scratch database of the kind DATABASE_URL names (PostgreSQL in CI, where
+    some input errors only show), dropped afterwards; SQLite when DATABASE_URL is unset."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        with running_product(tmp_path, redis_url, f"sqlite:///{tmp_path / 'db.sqlite3'}") as w:
+            yield w
+        return
+    import psycopg  # noqa: PLC0415 - only with PostgreSQL
+
+    base = urllib.parse.urlsplit(url)
+    name = f"invigilation_live_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin_url = base._replace(path="/postgres").geturl()
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        with running_product(tmp_path, redis_url, base._replace(path=f"/{name}").geturl()) as w:
+            yield w
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def running_product(tmp_path: Path, redis_url: str, database_url: str) -> Iterator[dict]:
     env = {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "DATABASE_URL": database_url,
         "INVIGILATION_VAR_DIR": str(tmp_path),
         "REDIS_URL": redis_url,
         "CHANNELS_PREFIX": f"e2e{os.getpid()}",
+        # Rate-limit counts of an earlier run against the same Redis never carry over.
+        "RATE_LIMIT_PREFIX": f"live-ratelimit-{uuid.uuid4().hex}",
     }
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True)
@@ -196,10 +230,12 @@ def stack(tmp_path, redis_url):
         [*manage, "run", "--no-demo", "--port", str(port)], cwd=ROOT, env=env,
         stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
-    deadline = time.monotonic() + 120
-    while "Press Ctrl-C to stop." not in log.read_text():
-        assert server.poll() is None and time.monotonic() < deadline, log.read_text()
-        time.sleep(0.5)
-    yield {"url": f"http://127.0.0.1:{port}", "env": env, "media": tmp_path / "media", **ids}
-    server.send_signal(signal.SIGINT)
-    server.wait(timeout=30)
+    try:
+        deadline = time.monotonic() + 120
+        while "Press Ctrl-C to stop." not in log.read_text():
+            assert server.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.5)
+        yield {"url": f"http://127.0.0.1:{port}", "env": env, "media": tmp_path / "media", **ids}
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)

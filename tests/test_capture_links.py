@@ -10,7 +10,7 @@ from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 
 from invigilation.audit.models import AccessEvent
-from invigilation.invitations.exports import csv_cell
+from invigilation.core.api import content_disposition, csv_cell
 
 pytestmark = pytest.mark.django_db
 
@@ -38,9 +38,8 @@ def test_the_admin_action_exports_one_absolute_link_per_student(client, exam_adm
     sessions["S001"].student.save()
     client.force_login(exam_admin)
     response = export(client, exam)
-    assert (
-        response["Content-Disposition"]
-        == f'attachment; filename="CS101-{exam.pk}-capture-links.csv"'
+    assert response["Content-Disposition"] == content_disposition(
+        f"CS101-{exam.pk}-capture-links.csv"
     )
     assert [list(row) for row in rows(response)][0] == [
         "student_number", "full_name", "email", "exam", "starts_at", "capture_url"

@@ -76,10 +76,9 @@ def test_a_server_whose_postgresql_is_unreachable_answers_503(tmp_path, redis_ur
         "REDIS_URL": redis_url,
         "INVIGILATION_VAR_DIR": str(tmp_path),
     }
-    log = tmp_path / "daphne.log"
+    log = tmp_path / "web.log"
     server = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-         "invigilation.asgi:application"],
+        [sys.executable, "-m", "invigilation.core.web_server", "--port", str(port)],
         cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"

@@ -55,9 +55,9 @@ def post_frame(stack: dict, jpeg: bytes, path: str = "/api/frames/") -> tuple[in
     )  # fmt: skip
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, dict(response.headers), json.loads(response.read())
+            return response.status, response.headers, json.loads(response.read())
     except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), json.loads(error.read())
+        return error.code, error.headers, json.loads(error.read())
 
 
 def dashboard_socket(stack: dict, deadline: float) -> ClientConnection:

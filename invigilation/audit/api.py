@@ -5,11 +5,12 @@ from invigilation.accounts.permissions import CanReadAuditLog
 from invigilation.audit.models import AccessEvent
 from invigilation.audit.selectors import access_events_visible_to
 from invigilation.audit.serializers import AccessEventSerializer
+from invigilation.core.api import DateTimeFilter
 
 
 class AccessEventFilter(django_filters.FilterSet):
-    after = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte")
-    before = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="lt")
+    after = DateTimeFilter(field_name="at", lookup_expr="gte")
+    before = DateTimeFilter(field_name="at", lookup_expr="lt")
     # Also finds the events of an erased student, whose link is gone.
     student_number = django_filters.CharFilter(lookup_expr="iexact")
     username = django_filters.CharFilter()

@@ -1,4 +1,4 @@
-"""python -m invigilation.benchmarks {stages,throughput,latency,dashboard} [options]
+"""python -m invigilation.benchmarks {stages,throughput,latency,load,dashboard} [options]
 
 Each command prints a Markdown table and writes the full result as JSON under --out.
 """
@@ -48,6 +48,14 @@ def parser() -> argparse.ArgumentParser:
     latency.add_argument("--students", type=_ints, default=[1, 10, 50], help="e.g. 1,10,50")
     latency.add_argument("--seconds", type=float, default=60.0)
     latency.add_argument("--concurrency", type=int, default=2, help="Celery worker processes")
+    load = sub.add_parser("load", help="exam-day load: connections/s, frames lost, p95s")
+    load.add_argument("--genuine", type=Path, default=VIDEO / "d9.mp4")
+    load.add_argument("--impostor", type=Path, default=VIDEO / "d6.mp4")
+    load.add_argument("--students", type=int, default=50)
+    load.add_argument("--invigilators", type=int, default=3, help="each polls and holds a socket")
+    load.add_argument("--poll-every", type=float, default=3.0, help="seconds between flag polls")
+    load.add_argument("--seconds", type=float, default=120.0)
+    load.add_argument("--concurrency", type=int, default=2, help="Celery worker processes")
     board = sub.add_parser("dashboard", help="live dashboard in headless Chromium: load, updates")
     board.add_argument("--video", type=Path, default=VIDEO / "d9.mp4", help="enrolment face")
     board.add_argument("--students", type=_ints, default=[0, 50, 200], help="e.g. 0,50,200")
@@ -56,6 +64,11 @@ def parser() -> argparse.ArgumentParser:
     board.add_argument("--rounds", type=int, default=10, help="seconds of statuses pushed")
     board.add_argument("--flags", type=int, default=200, help="new flags pushed")
     board.add_argument("--screenshots", type=Path, default=Path("/tmp"))
+    hostile = sub.add_parser("hostile", help="/healthz and memory under slow and huge uploads")
+    hostile.add_argument("--seconds", type=float, default=25.0, help="per phase")
+    hostile.add_argument("--uploads", type=int, default=3, help="anonymous uploaders")
+    hostile.add_argument("--upload-mib", type=int, default=100)
+    hostile.add_argument("--drips", type=int, default=300, help="slow-drip connections")
     return p
 
 
@@ -103,6 +116,21 @@ def _run(args: argparse.Namespace, env: dict[str, str]) -> tuple[object, str]:
                                rounds=args.rounds, new_flags=args.flags, log_dir=log_dir,
                                screenshots=args.screenshots)  # fmt: skip
         return result, dashboard.markdown(result)
+    if args.command == "load":
+        from invigilation.benchmarks import load
+
+        row = load.run(env=env, genuine=args.genuine, impostor=args.impostor,
+                       students=args.students, invigilators=args.invigilators,
+                       poll_every=args.poll_every, seconds=args.seconds,
+                       concurrency=args.concurrency, log_dir=log_dir)  # fmt: skip
+        return row, load.markdown(row)
+    if args.command == "hostile":
+        from invigilation.benchmarks import hostile
+
+        result = hostile.run(env=env, seconds=args.seconds, uploads=args.uploads,
+                             upload_mib=args.upload_mib, drips=args.drips,
+                             log_dir=log_dir)  # fmt: skip
+        return result, hostile.markdown(result)
     from invigilation.benchmarks import latency
 
     rows = latency.run(env=env, genuine=args.genuine, impostor=args.impostor,

@@ -104,7 +104,7 @@ def start_worker(env: dict[str, str], concurrency: int, log: Path) -> subprocess
 
 
 def start_stack(env: dict[str, str], concurrency: int, port: int, log: Path) -> subprocess.Popen:
-    """The whole product as deployed on one host: `manage.py run` (Daphne, Celery, beat)."""
+    """The whole product as deployed on one host: `manage.py run` (uvicorn, Celery, beat)."""
     stack = start(
         ["manage.py", "run", "--no-demo", "--port", str(port), "--concurrency", str(concurrency)],
         env, log,

@@ -151,6 +151,7 @@ class _Student(threading.Thread):
         self.host = urllib.parse.urlsplit(base).netloc
         self.token, self.clips, self.switches = token, clips, switches
         self.sent: list[tuple[float, int]] = []  # (time the POST started, HTTP status)
+        self.durations: list[float] = []  # ms each POST took, answer read
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -170,6 +171,7 @@ class _Student(threading.Thread):
             except OSError:
                 self.sent.append((sent_at, 0))
                 connection.close()
+            self.durations.append(1000 * (time.time() - sent_at))
             n += 1
 
     def _frame(self, n: int) -> bytes:

@@ -35,17 +35,19 @@ class Limiter:
     def rate(self) -> Rate:
         return Rate(*getattr(settings, self.rate_setting))
 
-    def blocked(self, identities: Iterable[str]) -> int | None:
-        """Seconds to wait when any identity has reached the limit, else None."""
-        rate, now = self.rate, time.time()
+    def counts(self, identities: Iterable[str]) -> list[int]:
+        """Each identity's events in the current window (none counted without Redis)."""
+        keys = self._keys(identities, self.rate, time.time())
         try:
-            counts = _client(settings.REDIS_URL).mget(self._keys(identities, rate, now))
+            counts = _client(settings.REDIS_URL).mget(keys)
         except redis.RedisError as exc:
             logger.warning("rate limit %s not checked: %s", self.scope, exc)
-            return None
-        if any(int(count or 0) >= rate.limit for count in counts):
-            return _until_window_ends(rate, now)
-        return None
+            return [0] * len(keys)
+        return [int(count or 0) for count in counts]
+
+    def seconds_left(self) -> int:
+        """Until the current window ends, when its counts start again from zero."""
+        return _until_window_ends(self.rate, time.time())
 
     def hit(self, identities: Iterable[str]) -> int | None:
         """Count one event for each identity; seconds to wait when that went over the limit."""

@@ -1,7 +1,8 @@
 import redis
 from django.conf import settings
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -27,3 +28,11 @@ def _redis_ok() -> bool:
         return bool(redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1).ping())
     except redis.RedisError:
         return False
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """A URL nothing answers: JSON under /api/ (what API clients and the schema expect),
+    Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)

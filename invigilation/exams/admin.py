@@ -10,6 +10,7 @@ from django.utils.html import format_html
 from invigilation.accounts.roles import is_exam_admin
 from invigilation.audit.models import Action, What
 from invigilation.audit.services import record_access
+from invigilation.core.api import content_disposition
 from invigilation.core.clock import format_datetime
 from invigilation.exams.forms import THRESHOLD_NAMES, ExamForm, TimetableImportForm
 from invigilation.exams.models import Attendance, Exam, ExamSession, InvigilatorAssignment
@@ -128,7 +129,7 @@ class ExamAdmin(admin.ModelAdmin):
                           exam=exam)  # fmt: skip
         name = capture_links_filename(exam=exams[0]) if len(exams) == 1 else "capture-links.csv"
         response = HttpResponse(capture_links_csv(exams=exams), content_type="text/csv")
-        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        response["Content-Disposition"] = content_disposition(name)
         return response
 
     def change_view(self, request: HttpRequest, object_id: str, form_url="", extra_context=None):

@@ -9,6 +9,7 @@ from invigilation.accounts.authentication import ExamSessionTokenAuthentication
 from invigilation.accounts.permissions import IsExamSessionHolder, IsStaffReadOnlyOrAdmin
 from invigilation.audit.models import Action, What
 from invigilation.audit.services import record_access
+from invigilation.core.api import DateTimeFilter, IdFilter
 from invigilation.exams.models import Exam, ExamSession
 from invigilation.exams.selectors import exams_visible_to, sessions_visible_to
 from invigilation.exams.serializers import (
@@ -21,12 +22,21 @@ from invigilation.reports.selectors import exam_report
 
 
 class ExamFilter(django_filters.FilterSet):
-    starts_after = django_filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="gte")
-    starts_before = django_filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="lt")
+    starts_after = DateTimeFilter(field_name="starts_at", lookup_expr="gte")
+    starts_before = DateTimeFilter(field_name="starts_at", lookup_expr="lt")
 
     class Meta:
         model = Exam
         fields = ["mode", "course"]
+
+
+class ExamSessionFilter(django_filters.FilterSet):
+    exam = IdFilter()
+    student = IdFilter()
+
+    class Meta:
+        model = ExamSession
+        fields = ["status"]
 
 
 class ExamViewSet(viewsets.ModelViewSet):
@@ -52,7 +62,7 @@ class ExamViewSet(viewsets.ModelViewSet):
 class ExamSessionViewSet(viewsets.ModelViewSet):
     serializer_class = ExamSessionSerializer
     permission_classes = [IsStaffReadOnlyOrAdmin]
-    filterset_fields = ["exam", "student", "status"]
+    filterset_class = ExamSessionFilter
     ordering_fields = ["started_at", "student__student_number"]
     http_method_names = ["get", "post", "delete", "head", "options"]
 

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
 from invigilation.proctoring.rules import RuleSettings
@@ -29,13 +29,21 @@ def validate_rule_thresholds(value: object) -> None:
             raise ValidationError(f"{name} must be a positive number.")
 
 
+# A line break in a course code once broke the exports' download headers.
+no_control_characters = RegexValidator(
+    r"\A[^\x00-\x1f\x7f]*\Z", "No line breaks, tabs or other control characters."
+)
+
+
 class Exam(models.Model):
     class Mode(models.TextChoices):
         ROOM = "room", "In a room"
         ONLINE = "online", "Online"
 
-    title = models.CharField(max_length=200)
-    course = models.CharField(max_length=64, help_text="Course code, e.g. CS101.")
+    title = models.CharField(max_length=200, validators=[no_control_characters])
+    course = models.CharField(
+        max_length=64, help_text="Course code, e.g. CS101.", validators=[no_control_characters]
+    )
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.ONLINE)

@@ -3,6 +3,8 @@
 import dataclasses
 import datetime as dt
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import cv2
 import numpy as np
@@ -37,37 +39,56 @@ def process_latest_frame(
         pending = frames.take_latest(session, claim)
         if pending is None:
             return None  # expired: a newer frame will come
-        checks = vision.checks_for_frame(
-            frames.count_frame(session), settings.IDENTITY_CHECK_EVERY, checks_for(session.exam)
-        )
-        enrolment = enrolment_for(session)
-    try:
-        result = vision.analyse_frame(pending.jpeg, enrolment, checks)
-    except vision.InvalidImage:
-        return None  # ingestion checked the header; a body that still fails is dropped
-    with timer.stage("persist"), frames.session_lock(session):
-        session.refresh_from_db(fields=["status"])
-        if session.status == ExamSession.Status.FINISHED:
-            # Sent before the student pressed Finish: nothing is flagged after it.
-            frames.count_drop(session)
+    with _counted_if_lost(session, claim):
+        with timer.stage("fetch"):
+            checks = vision.checks_for_frame(
+                frames.count_frame(session), settings.IDENTITY_CHECK_EVERY,
+                checks_for(session.exam),
+            )  # fmt: skip
+            enrolment = enrolment_for(session)
+        try:
+            result = vision.analyse_frame(pending.jpeg, enrolment, checks)
+        except vision.InvalidImage:
+            # Ingestion checked the header; a body that still fails is lost, and counted.
+            frames.count_failure(session)
             frames.release(session, claim)
             return None
-        with transaction.atomic():
-            if FrameRecord.objects.filter(session=session, frame_id=pending.frame_id).exists():
-                return None  # stored by an earlier delivery whose worker died before the ack
-            record = _record(session, pending, result)
-            with timer.stage("rules"):
-                rules = session_rules(session.exam, frames.rules_state(session))
-                events = rules.observe(frame_result(record))
-            for event in events:
-                with timer.stage("flag"):
-                    _flag(session, event, pending.jpeg, result)
-            transaction.on_commit(lambda: _push_status(record, timer))
-        # Saved once committed: a worker dying before the commit leaves the rules as they
-        # were, so the frame's next delivery is observed once, not twice.
-        frames.save_rules_state(session, rules.state(), RULES_STATE_TTL)
+        with timer.stage("persist"), frames.session_lock(session):
+            session.refresh_from_db(fields=["status"])
+            if session.status == ExamSession.Status.FINISHED:
+                # Sent before the student pressed Finish: nothing is flagged after it.
+                frames.count_drop(session)
+                frames.release(session, claim)
+                return None
+            with transaction.atomic():
+                if FrameRecord.objects.filter(session=session, frame_id=pending.frame_id).exists():
+                    return None  # stored by an earlier delivery whose worker died before the ack
+                record = _record(session, pending, result)
+                with timer.stage("rules"):
+                    rules = session_rules(session.exam, frames.rules_state(session))
+                    events = rules.observe(frame_result(record))
+                for event in events:
+                    with timer.stage("flag"):
+                        _flag(session, event, pending.jpeg, result)
+                transaction.on_commit(lambda: _push_status(record, timer))
+            # Saved once committed: a worker dying before the commit leaves the rules as they
+            # were, so the frame's next delivery is observed once, not twice.
+            frames.save_rules_state(session, rules.state(), RULES_STATE_TTL)
     frames.release(session, claim)  # on the other ways out it expires with the frame's TTL
     return record
+
+
+@contextmanager
+def _counted_if_lost(session: ExamSession, claim: str) -> Iterator[None]:
+    """A frame taken and then lost to an error (a crash in the analysis, the database
+    failing, the session's lock not taken) is counted as failed: its task fails and is not
+    run again, and the frame would otherwise be in neither the analysed nor dropped count."""
+    try:
+        yield
+    except Exception:
+        frames.count_failure(session)
+        frames.release(session, claim)
+        raise
 
 
 def _push_status(record: FrameRecord, timer: StageTimer) -> None:

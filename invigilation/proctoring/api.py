@@ -1,3 +1,5 @@
+import math
+
 import django_filters
 from django.conf import settings
 from django.http import FileResponse, Http404
@@ -18,6 +20,7 @@ from invigilation.accounts.permissions import (
 )
 from invigilation.audit.models import Action, What
 from invigilation.audit.services import record_access
+from invigilation.core.api import DateTimeFilter, IdFilter
 from invigilation.exams.selectors import exams_visible_to
 from invigilation.proctoring.ingest import (
     FrameRefused,
@@ -34,15 +37,16 @@ from invigilation.proctoring.throttles import CheckInThrottle, SystemCheckThrott
 
 
 class FlagFilter(django_filters.FilterSet):
-    exam = django_filters.NumberFilter(field_name="session__exam")
+    exam = IdFilter(field_name="session__exam")
+    session = IdFilter()
     # A dashboard reconnecting asks for everything after the last flag it has seen.
-    raised_after = django_filters.IsoDateTimeFilter(field_name="raised_at", lookup_expr="gt")
-    after_id = django_filters.NumberFilter(field_name="id", lookup_expr="gt")
+    raised_after = DateTimeFilter(field_name="raised_at", lookup_expr="gt")
+    after_id = IdFilter(field_name="id", lookup_expr="gt")
     severity_min = django_filters.NumberFilter(field_name="severity", lookup_expr="gte")
 
     class Meta:
         model = Flag
-        fields = ["session", "kind", "severity", "review_state"]
+        fields = ["kind", "severity", "review_state"]
 
 
 class FlagViewSet(viewsets.ReadOnlyModelViewSet):
@@ -120,11 +124,13 @@ class StudentJPEGView(APIView):
     authentication_classes = [ExamSessionTokenAuthentication]
     permission_classes = [IsExamSessionHolder]
     parser_classes = [JPEGParser]
+    error_statuses = (409, 413, 415, 422, 429)  # FrameRefused, documented in the schema
 
     def handle_exception(self, exc: Exception) -> Response:
         if not isinstance(exc, FrameRefused):
             return super().handle_exception(exc)
-        headers = {"Retry-After": f"{exc.retry_after:.1f}"} if exc.retry_after else {}
+        # Retry-After is whole seconds (RFC 9110): a half-second wait is written 1.
+        headers = {"Retry-After": str(math.ceil(exc.retry_after))} if exc.retry_after else {}
         return Response({"detail": exc.message}, status=exc.status, headers=headers)
 
 

@@ -19,6 +19,8 @@ from django.conf import settings
 
 from invigilation.exams.models import ExamSession
 
+COUNTER_TTL = 24 * 3600  # per-session counters (dropped, failed, analysed) are kept a day
+
 
 @dataclass(frozen=True)
 class PendingFrame:
@@ -77,23 +79,35 @@ def put_latest(session: ExamSession, frame: PendingFrame) -> bool:
     return bool(queued)
 
 
-# KEYS: the waiting frame, the frame taken under this claim, the queued marker. A claim that
-# holds a frame already (its task was redelivered) gets that frame back, else it takes the
-# waiting one (keeping its expiry), and a later frame will queue a new task.
+# KEYS: the waiting frame, the frame taken under this claim, the queued marker, the claim's
+# index entry (ARGV: the session's key prefix, the entry's lifetime). A claim that holds a
+# frame already (its task was redelivered) gets that frame back, else it takes the waiting
+# one (keeping its expiry), and a later frame will queue a new task. The index lets a claim
+# given up (`give_up_claim`) find its session's keys without the database.
 _TAKE = """
 if redis.call('EXISTS', KEYS[2]) == 0 then
   redis.call('DEL', KEYS[3])
   if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
   redis.call('RENAME', KEYS[1], KEYS[2])
+  redis.call('SET', KEYS[4], ARGV[1], 'EX', ARGV[2])
 end
 return redis.call('HGETALL', KEYS[2])
 """
 
 
+def _claim_key(claim: str) -> str:
+    return f"claim:{claim}"
+
+
 def take_latest(session: ExamSession, claim: str) -> PendingFrame | None:
     """The frame for the claim (a task id) to analyse; it stays in Redis until `release`."""
-    keys = [_key(session, "frame"), _key(session, f"taken:{claim}"), _key(session, "queued")]
-    flat = client().register_script(_TAKE)(keys=keys)
+    keys = [
+        _key(session, "frame"), _key(session, f"taken:{claim}"), _key(session, "queued"),
+        _claim_key(claim),
+    ]  # fmt: skip
+    # The claim outlives its task's redeliveries, which stop when the task expires.
+    lifetime = settings.FRAME_TTL_SECONDS + 60
+    flat = client().register_script(_TAKE)(keys=keys, args=[_key(session, ""), lifetime])
     if not flat:
         count_drop(session)  # expired before a worker got to it
         return None
@@ -111,8 +125,28 @@ def peek_latest(session: ExamSession) -> PendingFrame | None:
 
 
 def release(session: ExamSession, claim: str) -> None:
-    """The claim's frame is analysed (or refused): delete it."""
-    client().delete(_key(session, f"taken:{claim}"))
+    """The claim's frame is analysed (or refused, or lost and counted): delete it."""
+    client().delete(_key(session, f"taken:{claim}"), _claim_key(claim))
+
+
+# KEYS: the claim's index entry. ARGV: the claim, the counter's lifetime. The frame the claim
+# still holds is deleted and counted as failed.
+_GIVE_UP = """
+local prefix = redis.call('GET', KEYS[1])
+if not prefix then return 0 end
+redis.call('DEL', KEYS[1])
+if redis.call('DEL', prefix .. 'taken:' .. ARGV[1]) == 0 then return 0 end
+redis.call('INCR', prefix .. 'failed')
+redis.call('EXPIRE', prefix .. 'failed', ARGV[2])
+return 1
+"""
+
+
+def give_up_claim(claim: str) -> bool:
+    """The claim's task will not run again (it expired after its workers died): its frame,
+    if it took one, is lost; counted as failed. True when there was one."""
+    script = client().register_script(_GIVE_UP)
+    return bool(script(keys=[_claim_key(claim)], args=[claim, COUNTER_TTL]))
 
 
 def count_drop(session: ExamSession) -> None:
@@ -120,18 +154,29 @@ def count_drop(session: ExamSession) -> None:
     _increment(session, "dropped")
 
 
+def count_failure(session: ExamSession) -> None:
+    """One more frame of the session lost to an error while a worker had it."""
+    _increment(session, "failed")
+
+
 def _increment(session: ExamSession, kind: str) -> int:
     """Add one to a per-session counter kept for a day; returns the new count."""
     key = _key(session, kind)
     pipe = client().pipeline()
     pipe.incr(key)
-    pipe.expire(key, 24 * 3600)
+    pipe.expire(key, COUNTER_TTL)
     return int(pipe.execute()[0])
 
 
 def dropped_frames(session: ExamSession) -> int:
     """Frames of the session replaced or expired before a worker analysed them."""
     return int(client().get(_key(session, "dropped")) or 0)
+
+
+def failed_frames(session: ExamSession) -> int:
+    """Frames of the session a worker took but lost to an error (a crash in the analysis, the
+    database failing, a bad image) or gave up on (its task expired after its workers died)."""
+    return int(client().get(_key(session, "failed")) or 0)
 
 
 def count_frame(session: ExamSession) -> int:

@@ -1,5 +1,3 @@
-import csv
-
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -7,6 +5,7 @@ from django.shortcuts import get_object_or_404, render
 from invigilation import vision
 from invigilation.audit.models import Action, What
 from invigilation.audit.services import record_access
+from invigilation.core.api import content_disposition, write_csv
 from invigilation.exams.models import Exam, ExamSession
 from invigilation.exams.selectors import visible_exam_or_404
 from invigilation.reports import selectors
@@ -75,11 +74,8 @@ def attendance_csv(request: HttpRequest, exam_id: int) -> HttpResponse:
 
 def _csv(filename: str, header: list[str], rows: list[list]) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.write("\ufeff")  # Excel reads UTF-8 only with a BOM
-    writer = csv.writer(response)
-    writer.writerow(header)
-    writer.writerows(rows)
+    response["Content-Disposition"] = content_disposition(filename)
+    write_csv(response, header, rows)
     return response
 
 
@@ -98,5 +94,5 @@ def report_pdf(request: HttpRequest, exam_id: int) -> HttpResponse:
     record_access(request=request, action=Action.EXPORTED, what=What.REPORT_PDF, exam=exam)
     pdf = exam_pdf(exam=exam, report=selectors.exam_report(exam=exam))
     response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{exam.course}-{exam.pk}-report.pdf"'
+    response["Content-Disposition"] = content_disposition(f"{exam.course}-{exam.pk}-report.pdf")
     return response

@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404
 
 from invigilation.audit.models import Action, What
 from invigilation.audit.services import record_access
+from invigilation.core.api import content_disposition
 from invigilation.exams.selectors import students_visible_to
 from invigilation.students.models import EnrolmentPhoto, Student
 
@@ -29,6 +30,6 @@ def personal_data_download(*, student: Student, data: bytes) -> HttpResponse:
     """A data-subject export as a zip download (the admin action and the API)."""
     response = HttpResponse(data, content_type="application/zip")
     name = f"personal-data-{student.student_number}.zip"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Content-Disposition"] = content_disposition(name)
     response["Cache-Control"] = "private, no-store"
     return response

@@ -1,4 +1,4 @@
-"""Run the whole product: Redis (embedded unless REDIS_URL is set), Celery, ASGI server."""
+"""Run the whole product: Redis (embedded unless REDIS_URL is set), Celery, the web server."""
 
 import os
 import signal
@@ -56,8 +56,7 @@ class Command(BaseCommand):
                 "--beat", "--schedule", str(settings.VAR_DIR / "celerybeat-schedule"),
             ], env),
             self._spawn("web", [
-                "-m", "daphne", "-b", host, "-p", str(port), "-v", _daphne_verbosity(env),
-                "invigilation.asgi:application",
+                "-m", "invigilation.core.web_server", "--host", host, "--port", str(port),
             ], env),
         ]  # fmt: skip
         try:
@@ -137,11 +136,6 @@ class Command(BaseCommand):
 
 def _chatty(env: dict) -> bool:
     return env["LOG_LEVEL"].upper() in {"INFO", "DEBUG"}
-
-
-def _daphne_verbosity(env: dict) -> str:
-    """Daphne writes a line per request (every frame) from verbosity 1: only at INFO or below."""
-    return "1" if _chatty(env) else "0"
 
 
 def _celery_quiet(env: dict) -> list[str]:

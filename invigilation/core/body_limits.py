@@ -1,0 +1,184 @@
+"""Request body limits, enforced as the body arrives, before Django buffers any of it.
+
+Each route has a limit: webcam frames and the student endpoints FRAME_MAX_BYTES (plus room
+for the form around an image), everything else REQUEST_MAX_BYTES, and the staff upload
+routes PHOTO_ZIP_MAX_BYTES or CSV_IMPORT_MAX_BYTES, but only for a request already
+authenticated as staff: an anonymous client never gets more than REQUEST_MAX_BYTES. A body
+declared larger (Content-Length) is refused before a byte of it is read; one sent without a
+length is cut off once it passes the limit. A body that pauses longer than
+REQUEST_IDLE_TIMEOUT, or takes longer than REQUEST_BODY_TIMEOUT (UPLOAD_BODY_TIMEOUT for
+staff uploads), is cut off with 408. Each refusal closes the connection.
+"""
+
+import asyncio
+import functools
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from importlib import import_module
+from types import SimpleNamespace
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.http.cookie import parse_cookie
+from django.urls import reverse
+
+Message = dict
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+FORM_SLACK = 64 * 1024  # multipart boundaries and fields around a frame or a file
+DISCONNECT: Message = {"type": "http.disconnect"}
+
+
+@dataclass(frozen=True)
+class Limit:
+    max_bytes: int
+    seconds: float  # for the whole body
+
+
+class BodyLimitMiddleware:
+    """ASGI middleware for HTTP requests (WebSocket messages: uvicorn's ws_max_size)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Receive, send: Send) -> None:
+        length = _content_length(scope)
+        limit = await _limit_for(scope, length)
+        if length is not None and length > limit.max_bytes:
+            return await _refuse(scope, send, 413, _too_large(limit))
+        guard = _BodyGuard(scope, receive, send, limit)
+        await self.app(scope, guard.receive, guard.send)
+
+
+async def _limit_for(scope: dict, length: int | None) -> Limit:
+    general = Limit(settings.REQUEST_MAX_BYTES, settings.REQUEST_BODY_TIMEOUT)
+    path = scope["path"]
+    if path in _student_paths():
+        return Limit(settings.FRAME_MAX_BYTES + FORM_SLACK, settings.REQUEST_BODY_TIMEOUT)
+    upload = _upload_limits().get(path)
+    if upload is None or scope["method"] != "POST":
+        return general
+    # Looked up only when the general limit would not do: most requests cost no query.
+    if length is not None and length <= general.max_bytes:
+        return general
+    if not await _is_staff(scope):
+        return general
+    return Limit(upload + FORM_SLACK, settings.UPLOAD_BODY_TIMEOUT)
+
+
+@functools.cache
+def _student_paths() -> frozenset[str]:
+    return frozenset(reverse(name) for name in ("frame-ingest", "check-in", "system-check"))
+
+
+@functools.cache
+def _upload_limits() -> dict[str, int]:
+    photos, csv = settings.PHOTO_ZIP_MAX_BYTES, settings.CSV_IMPORT_MAX_BYTES
+    return {
+        reverse("student-upload-photos"): photos,
+        reverse("admin:students_student_upload_photos"): photos,
+        reverse("student-import-csv"): csv,
+        reverse("admin:students_student_import_csv"): csv,
+        reverse("admin:exams_exam_import_timetable"): csv,
+    }
+
+
+async def _is_staff(scope: dict) -> bool:
+    """Signed in as staff (session cookie) or an exam admin's API token: what the upload
+    views require, checked here only to decide how many bytes to accept."""
+    headers = dict(scope["headers"])
+    authorization = headers.get(b"authorization", b"").decode("latin-1").split()
+    token = authorization[1] if len(authorization) == 2 and authorization[0] == "Token" else None
+    cookies = parse_cookie(headers.get(b"cookie", b"").decode("latin-1"))
+    session_key = cookies.get(settings.SESSION_COOKIE_NAME)
+    # No credentials, no query: anonymous floods never wait for a database thread.
+    if not (token or session_key):
+        return False
+    return await _user_is_staff(token, session_key)
+
+
+@database_sync_to_async
+def _user_is_staff(token: str | None, session_key: str | None) -> bool:
+    from django.contrib.auth import get_user
+    from rest_framework.authtoken.models import Token
+
+    from invigilation.accounts.roles import is_exam_admin
+
+    if token:
+        found = Token.objects.select_related("user").filter(key=token).first()
+        user = found.user if found else None
+    else:
+        store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+        user = get_user(SimpleNamespace(session=store))
+    return bool(user and user.is_active and (user.is_staff or is_exam_admin(user)))
+
+
+class _BodyGuard:
+    """Wraps receive: counts the body and times it; over the limit or too slow, answers
+    itself and tells the application the client left (Django then drops the request)."""
+
+    def __init__(self, scope: dict, receive: Receive, send: Send, limit: Limit) -> None:
+        self.scope, self._receive, self._send, self.limit = scope, receive, send, limit
+        self.deadline = time.monotonic() + limit.seconds
+        self.received = 0
+        self.body_done = False
+        self.refused = False
+
+    async def receive(self) -> Message:
+        if self.refused:
+            return DISCONNECT
+        if self.body_done:  # Django's wait for a disconnect while the view runs
+            return await self._receive()
+        timeout = min(settings.REQUEST_IDLE_TIMEOUT, self.deadline - time.monotonic())
+        try:
+            message = await asyncio.wait_for(self._receive(), max(timeout, 0))
+        except TimeoutError:
+            return await self._refuse(408, "The request body arrived too slowly.")
+        if message["type"] == "http.request":
+            self.received += len(message.get("body", b""))
+            if self.received > self.limit.max_bytes:
+                return await self._refuse(413, _too_large(self.limit))
+            self.body_done = not message.get("more_body", False)
+        return message
+
+    async def send(self, message: Message) -> None:
+        if not self.refused:
+            await self._send(message)
+
+    async def _refuse(self, status: int, detail: str) -> Message:
+        self.refused = True
+        await _refuse(self.scope, self._send, status, detail)
+        return DISCONNECT
+
+
+def _content_length(scope: dict) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def _too_large(limit: Limit) -> str:
+    return f"The request body is larger than this address accepts ({limit.max_bytes} bytes)."
+
+
+async def _refuse(scope: dict, send: Send, status: int, detail: str) -> None:
+    """JSON for the API, plain text for pages; the connection is closed, so the rest of
+    the body is never read."""
+    if scope["path"].startswith("/api/"):
+        body, kind = json.dumps({"detail": detail}).encode(), b"application/json"
+    else:
+        body, kind = detail.encode(), b"text/plain; charset=utf-8"
+    headers = [
+        (b"content-type", kind),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
