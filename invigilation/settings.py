@@ -7,7 +7,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
-from invigilation.env import env_bool, env_int, env_list, env_rate, env_str
+from invigilation.env import env_bool, env_email, env_int, env_list, env_rate, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("INVIGILATION_VAR_DIR", str(BASE_DIR / "var")))
@@ -265,8 +265,6 @@ RATE_LIMIT_PREFIX = env_str("RATE_LIMIT_PREFIX", "ratelimit")  # Redis keys; tes
 
 # Capture links sent to students: absolute URLs on SITE_URL. Mail goes out over SMTP as
 # EMAIL_URL says (smtp://user:pass@host:587?tls=true, or smtps://...), else to the console.
-from invigilation.env import env_email, env_url  # noqa: E402  (kept with the settings it reads)
-
 SITE_URL = env_url("SITE_URL", "http://127.0.0.1:8000")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "invigilation@localhost")
 _email = env_email("EMAIL_URL")  # lower case: not a setting, so never shown with its password

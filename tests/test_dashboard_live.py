@@ -271,7 +271,7 @@ def test_an_identity_alert_shows_the_reference_photo_beside_the_snapshot(open_da
         "distance 0.66 · probability not computed"
     )
 
-    # A pushed flag carries no evidence: it is read from the API when selected.
+    # A pushed flag carries its evidence too (flag_event): shown when selected.
     dashboard.idle()
     pushed = raise_flag(session=ada, kind="identity_mismatch", severity=3, confidence=0.934,
                         evidence=CALIBRATED, snapshot=jpeg())  # fmt: skip

@@ -60,18 +60,14 @@ def put_latest(session: ExamSession, frame: PendingFrame) -> bool:
     student has at most one frame and one task waiting, however long the overload lasts.
     """
     ttl = settings.FRAME_TTL_SECONDS
-    frame_key = _key(session, "frame")
+    frame_key, latest_key = _key(session, "frame"), _key(session, "latest")
+    stored = {"jpeg": frame.jpeg, "at": frame.received_at, "id": frame.frame_id}
     pipe = client().pipeline()
-    pipe.hset(
-        frame_key, mapping={"jpeg": frame.jpeg, "at": frame.received_at, "id": frame.frame_id}
-    )
+    pipe.hset(frame_key, mapping=stored)
     pipe.expire(frame_key, ttl)
     pipe.set(_key(session, "queued"), 1, nx=True, ex=ttl)
     # A copy for "look now": the waiting frame is taken by a worker within milliseconds.
-    latest_key = _key(session, "latest")
-    pipe.hset(
-        latest_key, mapping={"jpeg": frame.jpeg, "at": frame.received_at, "id": frame.frame_id}
-    )
+    pipe.hset(latest_key, mapping=stored)
     pipe.expire(latest_key, ttl)
     fields_added, _, queued, *_ = pipe.execute()
     if not fields_added:
@@ -111,16 +107,18 @@ def take_latest(session: ExamSession, claim: str) -> PendingFrame | None:
     if not flat:
         count_drop(session)  # expired before a worker got to it
         return None
-    stored = dict(zip(flat[::2], flat[1::2], strict=True))
-    return PendingFrame(stored[b"jpeg"], float(stored[b"at"]), stored[b"id"].decode())
+    return _pending(dict(zip(flat[::2], flat[1::2], strict=True)))
 
 
 def peek_latest(session: ExamSession) -> PendingFrame | None:
     """The student's latest frame, at most FRAME_TTL_SECONDS old, analysed or not (an
     invigilator's "look now"); it expires like the waiting frame and is never stored."""
     stored = client().hgetall(_key(session, "latest"))
-    if not stored:
-        return None
+    return _pending(stored) if stored else None
+
+
+def _pending(stored: dict[bytes, bytes]) -> PendingFrame:
+    """A frame as put_latest stores it in a Redis hash."""
     return PendingFrame(stored[b"jpeg"], float(stored[b"at"]), stored[b"id"].decode())
 
 

@@ -107,12 +107,19 @@ def check_in_with_photo(*, session: ExamSession, jpeg: bytes) -> CheckInResult:
     return CheckInResult(attendance, has_reference, message)
 
 
-def _one_face(jpeg: bytes, enrolment: vision.Enrolment | None = None) -> vision.FrameAnalysis:
+def _analysed(
+    jpeg: bytes, enrolment: vision.Enrolment | None, checks: vision.Checks
+) -> vision.FrameAnalysis:
+    """A picture the student sent, checked and analysed; an unreadable one is a 400."""
     _check_jpeg(jpeg)
     try:
-        result = vision.analyse_frame(jpeg, enrolment, vision.Checks(expression=False, gaze=False))
+        return vision.analyse_frame(jpeg, enrolment, checks)
     except vision.InvalidImage as exc:
-        raise FrameRefused(400, f"The photo could not be read: {exc}") from exc
+        raise FrameRefused(400, f"The picture could not be read: {exc}") from exc
+
+
+def _one_face(jpeg: bytes, enrolment: vision.Enrolment | None = None) -> vision.FrameAnalysis:
+    result = _analysed(jpeg, enrolment, vision.Checks(expression=False, gaze=False))
     if result.face_count != 1:
         found = "No face" if result.face_count == 0 else f"{result.face_count} faces"
         raise FrameRefused(422, f"{found} in view: sit alone, facing the camera, and try again.")
@@ -160,12 +167,7 @@ class SystemCheck:
 def system_check(*, session: ExamSession, jpeg: bytes) -> SystemCheck:
     """A trial frame before the exam: is one face visible, lit and sharp? Nothing is stored."""
     started = time.perf_counter()
-    _check_jpeg(jpeg)
-    try:
-        result = vision.analyse_frame(jpeg, None, vision.Checks(identity=False, expression=False,
-                                                                gaze=False))  # fmt: skip
-    except vision.InvalidImage as exc:
-        raise FrameRefused(400, f"The picture could not be read: {exc}") from exc
+    result = _analysed(jpeg, None, vision.Checks(identity=False, expression=False, gaze=False))
     quality = result.quality
     problems = []
     if result.face_count == 0:

@@ -55,6 +55,15 @@ class Flag(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for {self.session} at {self.raised_at:%H:%M:%S}"
 
+    @property
+    def identity_distance(self) -> float | None:
+        """An identity flag's face distance: the mean over its failed checks, or, for flags
+        raised before that was recorded, the distance of the frame that fired it."""
+        evidence = self.evidence or {}
+        if evidence.get("distance") is not None:
+            return evidence["distance"]
+        return (evidence.get("frame") or {}).get("identity_distance")
+
 
 class FrameRecord(models.Model):
     """The compact result of one analysed frame; the frame itself is not kept."""

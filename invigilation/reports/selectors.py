@@ -220,10 +220,9 @@ def _with_identity(flags: list[Flag]) -> list[ReportFlag]:
 
 
 def _identity_check(flag: Flag, photo: EnrolmentPhoto | None) -> IdentityCheck:
-    evidence = flag.evidence
-    # Flags raised before calibration carry only the distance of the frame that fired them.
-    distance = evidence.get("distance", evidence.get("frame", {}).get("identity_distance"))
-    return IdentityCheck(photo=photo, distance=distance, p_impostor=evidence.get("p_impostor"))
+    return IdentityCheck(
+        photo=photo, distance=flag.identity_distance, p_impostor=flag.evidence.get("p_impostor")
+    )
 
 
 def session_frames(*, session: ExamSession) -> list[FrameRecord]:

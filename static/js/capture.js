@@ -20,14 +20,7 @@
     $("state").className = "badge " + (cls || "");
   }
 
-  function grab() {
-    // At most 640 px on the long side, keeping the camera's aspect ratio.
-    const scale = Math.min(1, 640 / Math.max(video.videoWidth, video.videoHeight));
-    canvas.width = Math.round(video.videoWidth * scale);
-    canvas.height = Math.round(video.videoHeight * scale);
-    canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
-    return new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.85));
-  }
+  const grab = () => Camera.jpeg(video, canvas);
 
   function post(url, body) {
     const headers = { Authorization: "Session " + token };

@@ -313,13 +313,12 @@ window.Risk = {
   }
 
   function applyEvidence(li, evidence) {
-    // As invigilation/dashboard/selectors.py `_identity_evidence`: older flags kept only the
+    // As Flag.identity_distance (invigilation/proctoring/models.py): older flags kept only the
     // frame's distance.
     const frame = evidence.frame || {};
     const distance = evidence.distance ?? frame.identity_distance;
     if (distance != null) li.dataset.distance = distance;
     if (evidence.p_impostor != null) li.dataset.pImpostor = evidence.p_impostor;
-    li.dataset.evidence = "loaded";
   }
 
   function rowFor(flag, fresh) {
@@ -474,17 +473,6 @@ window.Risk = {
       ? figure(`${flagsUrl}${record.id}/snapshot/`, "at the alert")
       : el("p", "meta", "no snapshot"));
     const numbers = el("p", "identity-numbers", identityText(li));
-    // Pushed flags carry no evidence: read it once from the API.
-    if (!("distance" in li.dataset) && !li.dataset.evidence) {
-      fetch(`${flagsUrl}${record.id}/`, { credentials: "same-origin" })
-        .then((response) => (response.ok ? response.json() : null))
-        .then((flag) => {
-          if (!flag) return;
-          applyEvidence(li, flag.evidence || {});
-          setText(numbers, identityText(li));
-        })
-        .catch(() => {});
-    }
     const box = el("div");
     box.append(compare, numbers);
     return box;

@@ -40,16 +40,8 @@
     }
   }
 
-  function picture() {
-    const scale = Math.min(1, 640 / Math.max(video.videoWidth, video.videoHeight));
-    canvas.width = Math.round(video.videoWidth * scale);
-    canvas.height = Math.round(video.videoHeight * scale);
-    canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
-    return new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.85));
-  }
-
   async function faceAndUpload() {
-    const jpeg = await picture();
+    const jpeg = await Camera.jpeg(video, canvas);
     const started = performance.now();
     let response;
     try {
