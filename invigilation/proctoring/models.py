@@ -21,6 +21,7 @@ class Flag(models.Model):
         EXPRESSION = "expression", "Expression pattern"
         CAMERA_BLOCKED = "camera_blocked", "Camera covered or too dark"
         STREAM_STOPPED = "stream_stopped", "Stream stopped"
+        LIVENESS_FAILED = "liveness_failed", "No live face (photo or screen?)"
 
     class Severity(models.IntegerChoices):
         LOW = 1, "Low"
@@ -107,3 +108,39 @@ class FlagReview(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_state_display()} by {self.reviewer} at {self.reviewed_at:%H:%M:%S}"
+
+
+def check_in_snapshot_path(attempt: "CheckInAttempt", filename: str) -> str:
+    return f"check-ins/{attempt.session.exam_id}/{attempt.session_id}/{uuid.uuid4().hex}.jpg"
+
+
+class CheckInAttempt(models.Model):
+    """One identity check at the start of a session (a burst of frames): its verdict, the
+    evidence, and, once verified, the session's own face reference (the anchor)."""
+
+    class Outcome(models.TextChoices):
+        VERIFIED = "verified", "Verified"
+        NOT_VERIFIED = "not_verified", "Not verified"
+        LIVENESS_FAILED = "liveness_failed", "No live face"
+        NO_REFERENCE = "no_reference", "No reference photo"
+        UNUSABLE = "unusable", "Unusable burst"  # no face, several faces, too dark
+
+    session = models.ForeignKey(ExamSession, on_delete=models.CASCADE, related_name="check_ins")
+    attempted_at = models.DateTimeField()
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    message = models.CharField(max_length=255, help_text="What the student was told.")
+    distance = models.FloatField(null=True, help_text="Median distance to the enrolment photos.")
+    evidence = models.JSONField(
+        default=dict, blank=True, help_text="Liveness and identity measures."
+    )
+    # float32 embeddings of the burst's faces, concatenated: the session's reference once verified.
+    anchor = models.BinaryField(null=True, editable=False)
+    snapshot = models.ImageField(upload_to=check_in_snapshot_path, blank=True)
+
+    class Meta:
+        ordering = ["attempted_at"]
+        indexes = [models.Index(fields=["session", "attempted_at"])]
+
+    def __str__(self) -> str:
+        when = f"{self.attempted_at:%H:%M:%S}"
+        return f"{self.get_outcome_display()} check-in of {self.session} at {when}"
