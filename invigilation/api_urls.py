@@ -6,10 +6,12 @@ from invigilation.accounts.login import ObtainAuthTokenView
 from invigilation.audit.api import AccessEventViewSet
 from invigilation.exams.api import ExamSessionViewSet, ExamViewSet, StudentSessionView
 from invigilation.proctoring.api import (
+    CheckInResultView,
     CheckInView,
     FinishView,
     FlagViewSet,
     FrameIngestView,
+    SystemCheckResultView,
     SystemCheckView,
 )
 from invigilation.students.api import StudentViewSet
@@ -26,7 +28,13 @@ urlpatterns = [
     path("auth/token/", ObtainAuthTokenView.as_view(), name="api-token"),
     path("me/session/", StudentSessionView.as_view(), name="student-session"),
     path("me/check-in/", CheckInView.as_view(), name="check-in"),
+    path("me/check-in/<str:check_id>/", CheckInResultView.as_view(), name="check-in-result"),
     path("me/system-check/", SystemCheckView.as_view(), name="system-check"),
+    path(
+        "me/system-check/<str:check_id>/",
+        SystemCheckResultView.as_view(),
+        name="system-check-result",
+    ),
     path("me/finish/", FinishView.as_view(), name="finish"),
     path("frames/", FrameIngestView.as_view(), name="frame-ingest"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -242,10 +242,7 @@ CHECK_IN_OPENS_BEFORE = timedelta(minutes=env_int("CHECK_IN_OPENS_MINUTES", 30))
 # Expression analysis is restricted in some jurisdictions (e.g. the EU AI Act in education):
 # off here, it is off for every exam whatever the exam's own switch says.
 EXPRESSION_ANALYSIS_ENABLED = env_bool("EXPRESSION_ANALYSIS_ENABLED", True)
-# Only the demo (`manage.py run` without --no-demo turns it on): a demo-exam student with no
-# photo is enrolled from their first check-in photo, so a first run shows identity checks.
-DEMO_SELF_ENROL = env_bool("DEMO_SELF_ENROL", False)
-DEMO_COURSE = "DEMO101"
+DEMO_COURSE = "DEMO101"  # the demo exam's course (`manage.py run` creates it)
 # The audit log of access to students' data is kept this long, then deleted by the
 # retention purge; 0 keeps it forever.
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 730)
@@ -354,3 +351,17 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# The identity check at the start: a burst of frames (about CHECK_IN_BURST_SECONDS at
+# CHECK_IN_BURST_FPS) judged on a worker; the web process only stores it in Redis. A burst
+# waits at most CHECK_IN_BURST_TTL_SECONDS for a worker; its verdict (and a system check's
+# result) is kept CHECK_IN_RESULT_TTL_SECONDS for the page to poll; the page gives up after
+# CHECK_IN_POLL_TIMEOUT_SECONDS.
+CHECK_IN_BURST_SECONDS = env_int("CHECK_IN_BURST_SECONDS", 3)
+CHECK_IN_BURST_FPS = env_int("CHECK_IN_BURST_FPS", 4)
+CHECK_IN_BURST_MIN_FRAMES = env_int("CHECK_IN_BURST_MIN_FRAMES", 6)
+CHECK_IN_BURST_MAX_FRAMES = env_int("CHECK_IN_BURST_MAX_FRAMES", 20)
+CHECK_IN_BURST_MAX_BYTES = env_int("CHECK_IN_BURST_MAX_BYTES", 8 * 1024 * 1024)
+CHECK_IN_BURST_TTL_SECONDS = env_int("CHECK_IN_BURST_TTL_SECONDS", 180)
+CHECK_IN_RESULT_TTL_SECONDS = env_int("CHECK_IN_RESULT_TTL_SECONDS", 300)
+CHECK_IN_POLL_TIMEOUT_SECONDS = env_int("CHECK_IN_POLL_TIMEOUT_SECONDS", 180)

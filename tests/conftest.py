@@ -235,7 +235,9 @@ def running_product(tmp_path: Path, redis_url: str, database_url: str) -> Iterat
         while "Press Ctrl-C to stop." not in log.read_text():
             assert server.poll() is None and time.monotonic() < deadline, log.read_text()
             time.sleep(0.5)
-        yield {"url": f"http://127.0.0.1:{port}", "env": env, "media": tmp_path / "media", **ids}
+        # "pid": the `manage.py run` process; its children are the web server and the worker.
+        yield {"url": f"http://127.0.0.1:{port}", "env": env, "media": tmp_path / "media",
+               "pid": server.pid, **ids}  # fmt: skip
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=30)

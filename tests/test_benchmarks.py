@@ -60,3 +60,45 @@ def test_refuses_a_scratch_database_not_named_for_benchmarks(tmp_path):
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert run.returncode == 1 and "must contain 'bench'" in run.stderr
+
+
+def test_checkins_benchmark_table_reports_verdicts_and_streamers():
+    from invigilation.benchmarks.checkins import _posts, markdown
+
+    class Sender:
+        sent = [(10.0, 202), (11.0, 202), (12.0, 503), (13.0, 202)]
+        durations = [5.0, 7.0, 9.0, 11.0]
+
+    during = _posts([Sender()], 11.0, 13.0)
+    assert (during["posts"], during["errors"], during["codes"]) == (2, 1, {202: 1, 503: 1})
+    result = {
+        "check_ins": 2, "worker_processes": 1, "verdicts": 2, "verdict_p50_s": 1.5,
+        "verdict_p95_s": 2.0, "verdict_max_s": 2.0, "upload_p50_ms": 30.0,
+        "upload_p95_ms": 40.0, "check_in_errors": 0, "outcomes": {"verified": 2},
+        "streamers": 1, "frames_before": _posts([Sender()], 0, 11.0), "frames_during": during,
+    }  # fmt: skip
+    text = markdown(result)
+    assert "| 2 | 1 | 2 | 1.5 | 2 | 2 |" in text and "Outcomes: verified: 2" in text
+    assert "| during the check-ins | 2 | 8 | 8.9 | 1 |" in text
+
+
+def test_checkins_benchmark_runs_the_product_with_tiny_numbers(shared_data, redis_url, tmp_path):
+    database = os.environ.get("DATABASE_URL", "")
+    if database.startswith("postgres"):
+        scratch = urlsplit(database)._replace(path="/invigilation_bench_checkins_test").geturl()
+    else:
+        scratch = f"sqlite:///{tmp_path / 'bench.sqlite3'}"
+    own_redis_db = urlsplit(redis_url)._replace(path="/12").geturl()  # it is flushed
+    run = subprocess.run(
+        [sys.executable, "-m", "invigilation.benchmarks", "--database-url", scratch,
+         "--redis-url", own_redis_db, "--out", str(tmp_path), "checkins", "--students", "2",
+         "--streamers", "1", "--baseline", "2", "--concurrency", "1", "--json",
+         "--genuine", str(shared_data / "video" / "d13.mp4")],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(run.stdout)
+    assert result["check_ins"] == 2 and result["verdicts"] == 2, result
+    assert result["check_in_errors"] == 0 and "error" not in result["outcomes"], result
+    assert result["frames_during"]["errors"] == 0, result
+    assert "POST to verdict p50 s" in run.stderr

@@ -54,14 +54,14 @@ def test_a_proxy_test_taker_raises_an_identity_mismatch_flag_with_a_snapshot(
     session, clip, shared_data, django_capture_on_commit_callbacks
 ):
     someone_else = sorted((shared_data / "lfw-dev" / "images").glob("*/*.jpg"))[0]
-    add_photo(student=session.student, data=someone_else.read_bytes())
+    add_photo(student=session.student, data=someone_else.read_bytes(), check_inline=True)
     with django_capture_on_commit_callbacks() as pushed:
         records = feed(session, clip[:3])
     assert [r.face_count for r in records] == [1, 1, 1]
     assert all(r.identity_match is False and r.identity_distance > 0.6 for r in records)
     assert all(r.yaw is not None and r.brightness > 30 for r in records)
     flag = Flag.objects.get(session=session)
-    assert (flag.kind, flag.severity, flag.evidence["frames"]) == ("identity_mismatch", 3, 3)
+    assert (flag.kind, flag.severity, flag.evidence["checks"]) == ("identity_mismatch", 3, 3)
     assert Path(flag.snapshot.path).is_file()
     snapshot = cv2.imread(flag.snapshot.path)
     assert max(snapshot.shape[:2]) == 640  # the frame itself, boxed
@@ -72,7 +72,7 @@ def test_a_proxy_test_taker_raises_an_identity_mismatch_flag_with_a_snapshot(
 
 
 def test_the_enrolled_student_raises_nothing(session, clip):
-    add_photo(student=session.student, data=clip[4])
+    add_photo(student=session.student, data=clip[4], check_inline=True)
     records = feed(session, clip[:4])
     assert all(r.identity_match is True for r in records)
     assert not Flag.objects.exists()
@@ -93,7 +93,7 @@ def test_the_celery_task_analyses_the_waiting_frame(session, clip):
 
 def test_identity_is_checked_on_every_nth_frame(session, clip, shared_data, settings):
     settings.IDENTITY_CHECK_EVERY = 2
-    add_photo(student=session.student, data=clip[4])
+    add_photo(student=session.student, data=clip[4], check_inline=True)
     records = feed(session, clip[:4])
     assert [r.identity_match for r in records] == [True, None, True, None]
     assert all(r.face_count == 1 and r.yaw is not None for r in records)

@@ -9,15 +9,18 @@ import json
 import time
 import urllib.error
 import urllib.request
+from itertools import islice
 
 import cv2
 import pytest
+from test_check_in_worker import check_in
 from test_live_end_to_end import api_token, upload_photo
 from websockets.exceptions import ConnectionClosed, WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
 from invigilation.benchmarks.latency import login_cookie
 from invigilation.core.embedded_redis import EmbeddedRedis
+from invigilation.proctoring.management.commands.simulate_student import clip_frames
 
 
 @pytest.fixture(autouse=True)
@@ -101,7 +104,10 @@ def test_frames_and_live_alerts_resume_after_redis_restarts(stack, own_redis, jp
         headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
     )).close()  # fmt: skip
     stack["cookie"] = login_cookie(base, "watcher", "pw-watch-1234")
-    assert post_frame(stack, jpeg, "/api/me/check-in/")[0] == 200  # frames need a check-in
+    # Frames need a check-in: a burst from the clip, judged by the worker (not the photo's face).
+    burst = list(islice(clip_frames(shared_data / "video" / "d13.mp4", 4, False), 12))
+    verdict, _ = check_in(base, stack["token"], burst)
+    assert verdict["outcome"] == "not_verified", verdict
 
     with dashboard_socket(stack, time.monotonic() + 30) as socket:
         assert post_frame(stack, jpeg)[0] == 202

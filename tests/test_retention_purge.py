@@ -3,13 +3,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.utils import timezone
 from PIL import Image
 
 from invigilation.audit.models import AccessEvent
 from invigilation.exams.services import check_in, enrol_students
-from invigilation.proctoring.models import Flag, FrameRecord
+from invigilation.proctoring.models import CheckInAttempt, Flag, FrameRecord
 from invigilation.proctoring.services import raise_flag
 from invigilation.students.models import EnrolmentPhoto, Student
 from invigilation.students.services import add_photo
@@ -38,6 +39,9 @@ def world(make_exam, students, settings):
         add_photo(student=student, data=png(index))
     for session in old_sessions:
         check_in(session=session, verified=True, distance=0.3)
+        attempt = CheckInAttempt(session=session, attempted_at=now, outcome="verified",
+                                 message="ok", anchor=b"\0" * 512)  # fmt: skip
+        attempt.snapshot.save("check-in.jpg", ContentFile(png(7)))
         FrameRecord.objects.create(session=session, captured_at=now, face_count=1)
         raise_flag(session=session, kind="no_face", snapshot=png(9))
     recent_flag = raise_flag(session=recent.sessions.get(), kind="no_face", snapshot=png(8))
@@ -51,10 +55,13 @@ def files(root: Path, folder: str) -> list[Path]:
 def test_purge_removes_exactly_what_is_past_retention(world, settings, capsys):
     media = Path(settings.MEDIA_ROOT)
     assert len(files(media, "snapshots")) == 3 and len(files(media, "enrolment")) == 3
+    assert len(files(media, "check-ins")) == 2
     call_command("purge_expired")
     output = capsys.readouterr().out
     assert "purged 1 exam(s): CS101 Old" in output
-    assert "deleted 2 frame records, 2 flags (2 snapshots), 1 enrolment photos" in output
+    assert "deleted 2 frame records, 2 flags (2 snapshots), 2 check-in attempts" in output
+    assert "1 enrolment photos" in output
+    assert not CheckInAttempt.objects.exists() and files(media, "check-ins") == []
     assert "photos were deleted: S001" in output
     # The old exam's evidence is gone, rows and files; the recent exam's is untouched.
     assert list(Flag.objects.all()) == [world["recent_flag"]]

@@ -1,4 +1,5 @@
-"""`simulate_student` as a user runs it: check in, stream a real clip, press Finish."""
+"""`simulate_student` as a user runs it: check in (a burst, judged by the worker), stream a
+real clip, press Finish."""
 
 import sqlite3
 import subprocess
@@ -17,8 +18,10 @@ def test_a_simulated_student_checks_in_streams_and_finishes(stack, shared_data, 
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0] == "checked in: not checked (distance None)"
-    assert lines[1].startswith("No reference photo: your invigilator will check your identity")
+    # The identity check: a burst of the clip's first 3 s at 4 frames/s, then the verdict.
+    assert lines[0] == "check-in burst sent: 12 frames"
+    assert lines[1].startswith("checked in: no_reference (not checked)"), done.stdout
+    assert lines[2] and "Identity checked" not in lines[2]
     assert "done: 3 frames sent, 0 refused" in lines
     assert lines[-1].startswith("finished at ")
     with sqlite3.connect(tmp_path / "db.sqlite3") as db:

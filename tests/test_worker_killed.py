@@ -41,7 +41,7 @@ exam = Exam.objects.create(title="Kill", course="K1", starts_at=now,
 someone_else = Path(os.environ["TEST_PHOTO"]).read_bytes()
 students = [Student.objects.create(student_number=f"S{i}", full_name="A Student") for i in (1, 2)]
 for student in students:
-    add_photo(student=student, data=someone_else)
+    add_photo(student=student, data=someone_else, check_inline=True)
 print(json.dumps([[s.pk, s.token] for s in enrol_students(exam=exam, students=students)]))
 """
 

@@ -1,4 +1,4 @@
-"""python -m invigilation.benchmarks {stages,throughput,latency,load,dashboard} [options]
+"""python -m invigilation.benchmarks {stages,throughput,latency,load,dashboard,hostile,checkins}
 
 Each command prints a Markdown table and writes the full result as JSON under --out.
 """
@@ -69,6 +69,14 @@ def parser() -> argparse.ArgumentParser:
     hostile.add_argument("--uploads", type=int, default=3, help="anonymous uploaders")
     hostile.add_argument("--upload-mib", type=int, default=100)
     hostile.add_argument("--drips", type=int, default=300, help="slow-drip connections")
+    checkins = sub.add_parser("checkins", help="a hall checking in at once: time to verdict")
+    checkins.add_argument("--genuine", type=Path, default=VIDEO / "d13.mp4", help="burst clip")
+    checkins.add_argument("--students", type=int, default=100, help="simultaneous bursts")
+    checkins.add_argument("--streamers", type=int, default=20, help="students sending frames")
+    checkins.add_argument("--baseline", type=float, default=10.0, help="s of frames before")
+    checkins.add_argument("--timeout", type=float, default=600.0, help="s to wait per verdict")
+    checkins.add_argument("--concurrency", type=int, default=2, help="Celery worker processes")
+    checkins.add_argument("--json", action="store_true", help="print the result as JSON")
     return p
 
 
@@ -89,8 +97,12 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"{args.command}-{time.strftime('%Y%m%dT%H%M%S')}.json"
     path.write_text(json.dumps({"command": sys.argv, "machine": _machine(), "result": result}))
-    print(table)
-    print(f"(full result: {path})")
+    if getattr(args, "json", False):
+        print(json.dumps(result, indent=2))
+        print(table, file=sys.stderr)
+    else:
+        print(table)
+    print(f"(full result: {path})", file=sys.stderr if getattr(args, "json", False) else sys.stdout)
     return 0
 
 
@@ -131,6 +143,14 @@ def _run(args: argparse.Namespace, env: dict[str, str]) -> tuple[object, str]:
                              upload_mib=args.upload_mib, drips=args.drips,
                              log_dir=log_dir)  # fmt: skip
         return result, hostile.markdown(result)
+    if args.command == "checkins":
+        from invigilation.benchmarks import checkins
+
+        result = checkins.run(env=env, genuine=args.genuine, students=args.students,
+                              streamers=args.streamers, baseline=args.baseline,
+                              timeout=args.timeout, concurrency=args.concurrency,
+                              log_dir=log_dir)  # fmt: skip
+        return result, checkins.markdown(result)
     from invigilation.benchmarks import latency
 
     rows = latency.run(env=env, genuine=args.genuine, impostor=args.impostor,

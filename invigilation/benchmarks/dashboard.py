@@ -135,7 +135,9 @@ def _exam_in_full_swing(students: int, alerts: int, face: bytes) -> Exam:
         return exam
     # One real enrolment (face checked, embedded); the others share its file and embedding,
     # but one student in 33 has no photo.
-    first = add_photo(student=enrolled[0], data=face, original_name="enrolment.jpg")
+    first = add_photo(
+        student=enrolled[0], data=face, original_name="enrolment.jpg", check_inline=True
+    )
     EnrolmentPhoto.objects.bulk_create(
         EnrolmentPhoto(student=s, image=first.image.name, extension=first.extension,
                        width=first.width, height=first.height, sha256=first.sha256,

@@ -63,7 +63,9 @@ def create_exam(
         student = Student.objects.create(
             student_number=f"{title}-{i:03d}", full_name=f"Student {i} of {title}"
         )
-        add_photo(student=student, data=enrol_with, original_name="enrolment.jpg")
+        add_photo(
+            student=student, data=enrol_with, original_name="enrolment.jpg", check_inline=True
+        )
         enrolled.append(student)
     sessions = enrol_students(exam=exam, students=enrolled)
     for session in sessions:

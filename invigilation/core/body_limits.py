@@ -1,7 +1,8 @@
 """Request body limits, enforced as the body arrives, before Django buffers any of it.
 
 Each route has a limit: webcam frames and the student endpoints FRAME_MAX_BYTES (plus room
-for the form around an image), everything else REQUEST_MAX_BYTES, and the staff upload
+for the form around an image), a check-in burst CHECK_IN_BURST_MAX_BYTES (only with a valid
+student session token), everything else REQUEST_MAX_BYTES, and the staff upload
 routes PHOTO_ZIP_MAX_BYTES or CSV_IMPORT_MAX_BYTES, but only for a request already
 authenticated as staff: an anonymous client never gets more than REQUEST_MAX_BYTES. A body
 declared larger (Content-Length) is refused before a byte of it is read; one sent without a
@@ -56,6 +57,8 @@ class BodyLimitMiddleware:
 async def _limit_for(scope: dict, length: int | None) -> Limit:
     general = Limit(settings.REQUEST_MAX_BYTES, settings.REQUEST_BODY_TIMEOUT)
     path = scope["path"]
+    if path == _check_in_path():
+        return await _check_in_limit(scope, length, general)
     if path in _student_paths():
         return Limit(settings.FRAME_MAX_BYTES + FORM_SLACK, settings.REQUEST_BODY_TIMEOUT)
     upload = _upload_limits().get(path)
@@ -72,6 +75,39 @@ async def _limit_for(scope: dict, length: int | None) -> Limit:
 @functools.cache
 def _student_paths() -> frozenset[str]:
     return frozenset(reverse(name) for name in ("frame-ingest", "check-in", "system-check"))
+
+
+@functools.cache
+def _check_in_path() -> str:
+    return reverse("check-in")
+
+
+async def _check_in_limit(scope: dict, length: int | None, general: Limit) -> Limit:
+    """A check-in burst (several frames, CHECK_IN_BURST_MAX_BYTES in all, plus the form), for
+    a request carrying a student's valid session token; anyone else gets the general limit."""
+    burst = Limit(settings.CHECK_IN_BURST_MAX_BYTES + FORM_SLACK, settings.REQUEST_BODY_TIMEOUT)
+    if burst.max_bytes <= general.max_bytes or scope["method"] != "POST":
+        return max(burst, general, key=lambda limit: limit.max_bytes)
+    # Looked up only when the general limit would not do: most bursts cost no query.
+    if length is not None and length <= general.max_bytes:
+        return general
+    headers = dict(scope["headers"])
+    authorization = headers.get(b"authorization", b"").decode("latin-1").split()
+    if len(authorization) != 2 or authorization[0] != "Session":
+        return general
+    return burst if await _session_token_is_valid(authorization[1]) else general
+
+
+@database_sync_to_async
+def _session_token_is_valid(token: str) -> bool:
+    from django.db import DatabaseError
+
+    from invigilation.accounts.authentication import session_for_token
+
+    try:
+        return session_for_token(token) is not None
+    except DatabaseError:
+        return True  # the view answers 503 itself while the database is away
 
 
 @functools.cache

@@ -41,6 +41,9 @@ def ensure_demo_data(*, credentials_file: Path) -> list[Credentials]:
     exam = Exam.objects.create(
         title="Demo exam: Algorithms", course=settings.DEMO_COURSE, mode=Exam.Mode.ONLINE,
         starts_at=now - timedelta(minutes=10), ends_at=now + timedelta(hours=3),
+        # The demo's students have no photos: each one's first check-in becomes their
+        # reference (unconfirmed until the invigilator approves it on the dashboard).
+        self_enrol=True,
     )  # fmt: skip
     assign_invigilator(exam=exam, user=invigilator)
     students = [

@@ -12,7 +12,7 @@ from invigilation.exams.models import Attendance, Exam, ExamSession
 from invigilation.proctoring.models import Flag
 from invigilation.proctoring.selectors import flags_visible_to, live_grid
 from invigilation.proctoring.services import flag_event
-from invigilation.students.selectors import reference_photo_ids
+from invigilation.students.selectors import reference_photos
 
 
 @dataclass
@@ -22,6 +22,9 @@ class StudentCard:
     identity: str  # "" before check-in; verified, not_verified, no_reference or not_checked
     reference_photo_id: int | None
     top_expression: str
+    # The reference was taken at check-in (self-enrolment): an invigilator approves or
+    # rejects it on the card.
+    reference_unconfirmed: bool = False
     risk: float = 0.0
     open_flags: int = 0
 
@@ -48,7 +51,7 @@ def student_cards(
 ) -> list[StudentCard]:
     now = now or timezone.now()
     sessions = list(live_grid(exam=exam))
-    references = reference_photo_ids(student_ids=[s.student_id for s in sessions])
+    references = reference_photos(student_ids=[s.student_id for s in sessions])
     cards = {}
     for session in sessions:
         attendance = getattr(session, "attendance", None)
@@ -58,7 +61,8 @@ def student_cards(
             session=session,
             status=_status(session, attendance, now, stale_after),
             identity=identity(attendance, has_reference=reference is not None),
-            reference_photo_id=reference,
+            reference_photo_id=reference.photo_id if reference else None,
+            reference_unconfirmed=bool(reference and not reference.confirmed),
             top_expression=max(expression, key=expression.get, default=""),
         )
     for flag in flags:
@@ -101,9 +105,17 @@ def alert_feed(*, flags: list[Flag]) -> list[dict]:
 
 
 def _identity_evidence(flag: Flag) -> dict:
+    if flag.kind == Flag.Kind.LIVENESS_FAILED:
+        return {"phase": (flag.evidence or {}).get("phase")}
     if flag.kind != Flag.Kind.IDENTITY_MISMATCH:
         return {}
-    return {"distance": flag.identity_distance, "p_impostor": flag.evidence.get("p_impostor")}
+    evidence = flag.evidence or {}
+    shown = {"distance": flag.identity_distance, "p_impostor": evidence.get("p_impostor")}
+    # The face matched another student enrolled in this exam (someone sitting for them).
+    for key in ("matches", "anchor_distance", "enrolment_distance"):
+        if evidence.get(key) is not None:
+            shown[key] = evidence[key]
+    return shown
 
 
 def exam_session_or_404(*, exam: Exam, session_id: int) -> ExamSession:

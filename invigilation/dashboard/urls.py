@@ -11,4 +11,14 @@ urlpatterns = [
         views.latest_frame,
         name="latest-frame",
     ),
+    path(
+        "exams/<int:exam_id>/sessions/<int:session_id>/reference/",
+        views.reference_decision,
+        name="reference-decision",
+    ),
+    path(
+        "exams/<int:exam_id>/check-ins/<int:attempt_id>/snapshot.jpg",
+        views.check_in_snapshot,
+        name="check-in-snapshot",
+    ),
 ]

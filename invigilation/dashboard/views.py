@@ -1,7 +1,17 @@
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
-from django.shortcuts import render
+from django.db import transaction
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseNotFound,
+    JsonResponse,
+)
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils.http import http_date
 
 from invigilation.accounts.roles import is_exam_admin
@@ -16,7 +26,10 @@ from invigilation.dashboard.selectors import (
 )
 from invigilation.exams.selectors import exam_overview, visible_exam_or_404
 from invigilation.proctoring import frames
+from invigilation.proctoring.models import CheckInAttempt
 from invigilation.proctoring.rules import RuleSettings
+from invigilation.students.selectors import unconfirmed_reference
+from invigilation.students.services import ReferenceRefused, confirm_reference, reject_reference
 
 
 @login_required
@@ -59,4 +72,71 @@ def latest_frame(request: HttpRequest, exam_id: int, session_id: int) -> HttpRes
     response = HttpResponse(frame.jpeg, content_type="image/jpeg")
     response["Cache-Control"] = "private, no-store"
     response["Last-Modified"] = http_date(frame.received_at)
+    return response
+
+
+@login_required
+def reference_decision(request: HttpRequest, exam_id: int, session_id: int) -> JsonResponse:
+    """A student's reference photo taken at check-in (self-enrolment): GET says whether one
+    awaits approval; POST approves or rejects it: `decision` confirm or reject, with a `note`
+    (required to reject). Invigilators of the exam and exam admins only; every decision is in
+    the audit log."""
+    exam = visible_exam_or_404(user=request.user, exam_id=exam_id)
+    session = exam_session_or_404(exam=exam, session_id=session_id)
+    if request.method == "GET":
+        waiting = unconfirmed_reference(student_id=session.student_id)
+        photo = (
+            {"id": waiting.pk, "url": reverse("students:photo", args=[waiting.pk])}
+            if waiting
+            else None
+        )
+        return JsonResponse({"session": session.pk, "awaiting_approval": photo})
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["GET", "POST"])
+    decision = request.POST.get("decision", "")
+    note = request.POST.get("note", "").strip()
+    if decision not in ("confirm", "reject"):
+        return JsonResponse({"detail": "The decision is confirm or reject."}, status=400)
+    with transaction.atomic():
+        photo = unconfirmed_reference(student_id=session.student_id)
+        if photo is None:
+            return JsonResponse(
+                {"detail": "This student has no reference photo awaiting approval."}, status=409
+            )
+        detail = f"reference photo {photo.pk} from check-in {decision}ed" + (
+            f": {note}" if note else ""
+        )
+        try:
+            if decision == "confirm":
+                confirm_reference(photo=photo, user=request.user)
+                action = Action.VIEWED
+            else:
+                reject_reference(photo=photo, user=request.user, note=note)
+                action = Action.ERASED
+        except ReferenceRefused as exc:
+            return JsonResponse({"detail": str(exc)}, status=400)
+        # The audit log has no "confirmed" action: the decision is in the detail.
+        record_access(request=request, action=action, what=What.ENROLMENT_PHOTO, exam=exam,
+                      student=session.student, detail=detail)  # fmt: skip
+    return JsonResponse(
+        {"session": session.pk, "decision": decision, "photo": photo.pk if decision == "confirm"
+         else None, "confirmed": decision == "confirm"}
+    )  # fmt: skip
+
+
+@login_required
+def check_in_snapshot(request: HttpRequest, exam_id: int, attempt_id: int) -> FileResponse:
+    """The frame a check-in attempt kept, for the staff who may see the exam (audited)."""
+    exam = visible_exam_or_404(user=request.user, exam_id=exam_id)
+    attempt = get_object_or_404(
+        CheckInAttempt.objects.select_related("session__student"), pk=attempt_id,
+        session__exam=exam,
+    )  # fmt: skip
+    if not attempt.snapshot:
+        raise Http404("This check-in kept no snapshot.")
+    record_access(request=request, action=Action.VIEWED, what=What.FLAG_SNAPSHOT, exam=exam,
+                  student=attempt.session.student,
+                  detail=f"check-in {attempt.pk} snapshot")  # fmt: skip
+    response = FileResponse(attempt.snapshot.open("rb"), content_type="image/jpeg")
+    response["Cache-Control"] = "private, no-store"
     return response

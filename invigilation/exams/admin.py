@@ -70,6 +70,8 @@ class ExamAdmin(admin.ModelAdmin):
                 "fields": [
                     "sampling_fps",
                     "check_identity",
+                    "check_liveness",
+                    "self_enrol",
                     "check_presence",
                     "check_multiple_faces",
                     "check_gaze",

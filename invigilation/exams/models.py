@@ -58,6 +58,18 @@ class Exam(models.Model):
     check_multiple_faces = models.BooleanField(default=True)
     check_gaze = models.BooleanField("check looking away", default=True)
     check_expression = models.BooleanField(default=True)
+    check_liveness = models.BooleanField(
+        "check for a live face",
+        default=True,
+        help_text="Check-in requires a live face (head movement or blinks); a photo held up "
+        "to the camera is refused.",
+    )
+    self_enrol = models.BooleanField(
+        "self-enrolment at check-in",
+        default=False,
+        help_text="With no enrolment photo, the student's first check-in becomes their "
+        "reference photo, unconfirmed until an invigilator approves it.",
+    )
     rule_thresholds = models.JSONField(
         default=dict,
         blank=True,

@@ -1,8 +1,11 @@
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from invigilation.accounts.roles import is_exam_admin
 from invigilation.exams.models import Attendance, Exam, ExamSession
 from invigilation.reports.selectors import Outcome
+from invigilation.students.selectors import Reference, reference_photos
 
 
 class ExamSerializer(serializers.ModelSerializer):
@@ -20,6 +23,8 @@ class ExamSerializer(serializers.ModelSerializer):
             "room",
             "sampling_fps",
             "check_identity",
+            "check_liveness",
+            "self_enrol",
             "check_presence",
             "check_multiple_faces",
             "check_gaze",
@@ -50,11 +55,36 @@ class AttendanceSerializer(serializers.ModelSerializer):
         fields = ["checked_in_at", "verified", "verification_distance", "note"]
 
 
+class ReferenceSerializer(serializers.Serializer):
+    photo = serializers.IntegerField(source="photo_id")
+    photo_url = serializers.SerializerMethodField()
+    confirmed = serializers.BooleanField(
+        help_text="False: taken at the student's check-in (self-enrolment), awaiting approval."
+    )
+    source = serializers.CharField(help_text="upload or check_in")
+
+    def get_photo_url(self, reference: Reference) -> str:
+        return reverse("students:photo", args=[reference.photo_id])
+
+
+class ExamSessionListSerializer(serializers.ListSerializer):
+    """Reads the reference photos of a whole page of sessions at once."""
+
+    def to_representation(self, data):
+        sessions = list(data.all() if hasattr(data, "all") else data)
+        ids = [session.student_id for session in sessions]
+        self.child.context["references"] = reference_photos(student_ids=ids)
+        return super().to_representation(sessions)
+
+
 class ExamSessionSerializer(serializers.ModelSerializer):
     student_number = serializers.CharField(source="student.student_number", read_only=True)
     student_name = serializers.CharField(source="student.full_name", read_only=True)
     attendance = serializers.SerializerMethodField()
     capture_token = serializers.SerializerMethodField()
+    reference = serializers.SerializerMethodField(
+        help_text="The photo identity checks compare the student against; null: none."
+    )
 
     class Meta:
         model = ExamSession
@@ -68,9 +98,19 @@ class ExamSessionSerializer(serializers.ModelSerializer):
             "started_at",
             "finished_at",
             "attendance",
+            "reference",
             "capture_token",
         ]
         read_only_fields = ["status", "started_at", "finished_at"]
+        list_serializer_class = ExamSessionListSerializer
+
+    @extend_schema_field(ReferenceSerializer(allow_null=True))
+    def get_reference(self, session: ExamSession) -> dict | None:
+        references = self.context.get("references")
+        if references is None:
+            references = reference_photos(student_ids=[session.student_id])
+        found = references.get(session.student_id)
+        return ReferenceSerializer(found).data if found else None
 
     def get_attendance(self, session: ExamSession) -> dict | None:
         attendance = getattr(session, "attendance", None)

@@ -14,12 +14,12 @@ from django.db import transaction
 from invigilation import vision
 from invigilation.exams import services as exams_services
 from invigilation.exams.models import Exam, ExamSession
-from invigilation.proctoring import frames
-from invigilation.proctoring.models import Flag, FrameRecord
+from invigilation.proctoring import frame_observation, frames
+from invigilation.proctoring.models import CheckInAttempt, Flag, FrameRecord
 from invigilation.proctoring.rules import FrameResult, RuleEvent, RuleSettings, SessionRules
 from invigilation.proctoring.services import push_event, push_finished, raise_flag
 from invigilation.proctoring.timing import StageTimer
-from invigilation.students.models import EnrolmentPhoto
+from invigilation.students.models import EnrolmentPhoto, Student
 
 RULES_STATE_TTL = 24 * 3600
 
@@ -45,14 +45,15 @@ def process_latest_frame(
                 frames.count_frame(session), settings.IDENTITY_CHECK_EVERY,
                 checks_for(session.exam),
             )  # fmt: skip
-            enrolment = enrolment_for(session)
+            references = references_for(session)
         try:
-            result = vision.analyse_frame(pending.jpeg, enrolment, checks)
+            result = frame_observation.analyse(pending.jpeg, references, checks)
         except vision.InvalidImage:
             # Ingestion checked the header; a body that still fails is lost, and counted.
             frames.count_failure(session)
             frames.release(session, claim)
             return None
+        observed = frame_observation.frame_result(result, pending.received_at, references)
         with timer.stage("persist"), frames.session_lock(session):
             session.refresh_from_db(fields=["status"])
             if session.status == ExamSession.Status.FINISHED:
@@ -60,22 +61,28 @@ def process_latest_frame(
                 frames.count_drop(session)
                 frames.release(session, claim)
                 return None
-            with transaction.atomic():
+            with session_rules_state(session) as rules, transaction.atomic():
                 if FrameRecord.objects.filter(session=session, frame_id=pending.frame_id).exists():
                     return None  # stored by an earlier delivery whose worker died before the ack
-                record = _record(session, pending, result)
+                record = _record(session, pending.frame_id, observed, result.timings_ms)
                 with timer.stage("rules"):
-                    rules = session_rules(session.exam, frames.rules_state(session))
-                    events = rules.observe(frame_result(record))
+                    events = rules.observe(observed)
                 for event in events:
                     with timer.stage("flag"):
                         _flag(session, event, pending.jpeg, result)
                 transaction.on_commit(lambda: _push_status(record, timer))
-            # Saved once committed: a worker dying before the commit leaves the rules as they
-            # were, so the frame's next delivery is observed once, not twice.
-            frames.save_rules_state(session, rules.state(), RULES_STATE_TTL)
     frames.release(session, claim)  # on the other ways out it expires with the frame's TTL
     return record
+
+
+@contextmanager
+def session_rules_state(session: ExamSession) -> Iterator[SessionRules]:
+    """The session's rules with their state, saved back when the block ends without an
+    error: a worker dying before its commit leaves the rules as they were, so the frame's
+    next delivery is observed once, not twice."""
+    rules = session_rules(session.exam, frames.rules_state(session))
+    yield rules
+    frames.save_rules_state(session, rules.state(), RULES_STATE_TTL)
 
 
 @contextmanager
@@ -109,12 +116,56 @@ def session_status(record: FrameRecord) -> dict:
     }
 
 
+def references_for(session: ExamSession) -> frame_observation.References:
+    return frame_observation.References(
+        enrolment=enrolment_for(session),
+        anchor=anchor_for(session),
+        roster=lambda: roster_for(session),
+    )
+
+
 def enrolment_for(session: ExamSession) -> vision.Enrolment | None:
+    return _enrolment(session.student_id)
+
+
+def _enrolment(student_id: int) -> vision.Enrolment | None:
     stored = EnrolmentPhoto.objects.filter(
-        student=session.student, embedding__isnull=False
+        student_id=student_id, embedding__isnull=False
     ).values_list("embedding", flat=True)
-    vectors = [np.frombuffer(bytes(raw), np.float32) for raw in stored]
-    return vision.Enrolment.from_embeddings(vectors) if vectors else None
+    vectors = [vision.embeddings_from_bytes(raw) for raw in stored]
+    return vision.Enrolment(np.concatenate(vectors)) if vectors else None
+
+
+def anchor_for(session: ExamSession) -> np.ndarray | None:
+    """The faces of the session's latest verified check-in: its own reference."""
+    raw = (
+        CheckInAttempt.objects.filter(session=session, anchor__isnull=False)
+        .order_by("-attempted_at")
+        .values_list("anchor", flat=True)
+        .first()
+    )
+    return vision.embeddings_from_bytes(raw) if raw else None
+
+
+def roster_label(student: Student) -> str:
+    return f"{student.student_number} {student.full_name}"
+
+
+def roster_for(session: ExamSession) -> dict[str, np.ndarray]:
+    """The enrolment embeddings of every other student enrolled in the exam, by label."""
+    stored = (
+        EnrolmentPhoto.objects.filter(
+            student__sessions__exam_id=session.exam_id, embedding__isnull=False
+        )
+        .exclude(student_id=session.student_id)
+        .select_related("student")
+    )
+    roster: dict[str, list[np.ndarray]] = {}
+    for photo in stored:
+        roster.setdefault(roster_label(photo.student), []).append(
+            vision.embeddings_from_bytes(photo.embedding)
+        )
+    return {label: np.concatenate(vectors) for label, vectors in roster.items()}
 
 
 def checks_for(exam: Exam) -> vision.Checks:
@@ -137,66 +188,56 @@ def rule_settings(exam: Exam) -> RuleSettings:
         "identity": exam.check_identity,
         "gaze": exam.check_gaze,
         "expression": exam.check_expression and settings.EXPRESSION_ANALYSIS_ENABLED,
+        "liveness": exam.check_liveness,
     }
     return dataclasses.replace(RuleSettings(**exam.rule_thresholds), **switches)
 
 
-def _main_face(result: vision.FrameAnalysis) -> vision.FaceAnalysis | None:
-    # With several faces in view, the largest is taken as the student's.
-    return max(result.faces, key=lambda f: _area(f.box), default=None)
-
-
-def _area(box) -> int:
-    left, top, right, bottom = box
-    return (right - left) * (bottom - top)
-
-
-def _record(session: ExamSession, pending: frames.PendingFrame, result) -> FrameRecord:
-    face = _main_face(result)
-    identity = face.identity if face else None
-    pose = face.head_pose if face else None
-    expression = face.expression.probabilities if face and face.expression else None
-    quality = result.quality
+def _record(
+    session: ExamSession, frame_id: str, observed: FrameResult, timings_ms: dict
+) -> FrameRecord:
     return FrameRecord.objects.create(
         session=session,
-        frame_id=pending.frame_id,
-        captured_at=dt.datetime.fromtimestamp(pending.received_at, tz=dt.UTC),
-        face_count=result.face_count,
-        identity_match=identity.is_match if identity else None,
-        identity_distance=identity.distance if identity else None,
-        yaw=pose.yaw if pose else None,
-        pitch=pose.pitch if pose else None,
-        expression=expression,
-        brightness=quality.brightness if quality else None,
-        sharpness=quality.sharpness if quality else None,
-        timings_ms=result.timings_ms,
-    )
-
-
-def frame_result(record: FrameRecord) -> FrameResult:
-    return FrameResult(
-        at=record.captured_at.timestamp(),
-        face_count=record.face_count,
-        identity_match=record.identity_match,
-        identity_distance=record.identity_distance,
-        yaw=record.yaw,
-        pitch=record.pitch,
-        expression=record.expression,
-        brightness=record.brightness,
+        frame_id=frame_id,
+        captured_at=dt.datetime.fromtimestamp(observed.at, tz=dt.UTC),
+        face_count=observed.face_count,
+        identity_match=observed.identity_match,
+        identity_distance=observed.identity_distance,
+        anchor_distance=observed.anchor_distance,
+        yaw=observed.yaw,
+        pitch=observed.pitch,
+        expression=observed.expression,
+        brightness=observed.brightness,
+        sharpness=observed.sharpness,
+        timings_ms=timings_ms,
     )
 
 
 def _flag(session: ExamSession, event: RuleEvent, jpeg: bytes | None, result) -> Flag:
+    evidence = dict(event.measurements)
+    if evidence.get("matches"):
+        evidence["matches"] = _roster_student(session, evidence["matches"])
     return raise_flag(
         session=session,
         kind=event.kind,
         severity=event.severity,
         confidence=event.confidence,
-        message=event.message,
-        evidence=event.measurements,
+        message=event.message[:255],
+        evidence=evidence,
         raised_at=dt.datetime.fromtimestamp(event.at, tz=dt.UTC),
         snapshot=annotated_snapshot(jpeg, result) if jpeg else None,
     )
+
+
+def _roster_student(session: ExamSession, label: str) -> dict:
+    """Who the roster label the rules matched names: for the flag's evidence and review."""
+    others = ExamSession.objects.filter(exam_id=session.exam_id).select_related("student")
+    for other in others:
+        if roster_label(other.student) == label:
+            student = other.student
+            return {"session": other.pk, "student_number": student.student_number,
+                    "name": student.full_name}  # fmt: skip
+    return {"label": label}  # the student left the exam since: the label is all there is
 
 
 def annotated_snapshot(jpeg: bytes, result: vision.FrameAnalysis) -> bytes:
@@ -234,12 +275,10 @@ def flag_stopped_streams(*, now: float) -> list[Flag]:
         # Under the lock that Finish also takes: a student who has just finished is not flagged.
         with frames.session_lock(session):
             session.refresh_from_db(fields=["status"])
-            state = frames.rules_state(session)
-            if state is None or session.status == ExamSession.Status.FINISHED:
-                continue  # no frame yet (not started streaming), or finished
-            rules = session_rules(session.exam, state)
-            event = rules.check_stream(now)
-            frames.save_rules_state(session, rules.state(), RULES_STATE_TTL)
+            if session.status == ExamSession.Status.FINISHED:
+                continue
+            with session_rules_state(session) as rules:
+                event = rules.check_stream(now)
             if event:
                 flags.append(_flag(session, event, None, None))
     return flags

@@ -1,13 +1,16 @@
+import json
 import math
 
 import django_filters
 from django.conf import settings
 from django.http import FileResponse, Http404
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import BaseParser
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,12 +25,14 @@ from invigilation.audit.models import Action, What
 from invigilation.audit.services import record_access
 from invigilation.core.api import DateTimeFilter, IdFilter
 from invigilation.exams.selectors import exams_visible_to
+from invigilation.proctoring import bursts
 from invigilation.proctoring.ingest import (
     FrameRefused,
+    accept_check_in,
     accept_frame,
-    check_in_with_photo,
+    accept_system_check,
+    check_session_open,
     finish,
-    system_check,
 )
 from invigilation.proctoring.models import Flag
 from invigilation.proctoring.selectors import flags_visible_to
@@ -146,52 +151,157 @@ class FrameIngestView(StudentJPEGView):
         return Response({"accepted": True, "queued": queued}, status=202)
 
 
-class CheckInResultSerializer(serializers.Serializer):
-    checked_in_at = serializers.DateTimeField(source="attendance.checked_in_at")
-    verified = serializers.BooleanField(source="attendance.verified", allow_null=True)
-    verification_distance = serializers.FloatField(
-        source="attendance.verification_distance", allow_null=True
+class PollAcceptedSerializer(serializers.Serializer):
+    status = serializers.CharField(help_text='"pending": poll the `poll` URL for the result.')
+    poll = serializers.CharField(help_text="Where to ask for the result (same token).")
+
+
+class CheckInAcceptedSerializer(PollAcceptedSerializer):
+    check_in = serializers.CharField(help_text="The burst's id.")
+
+
+class CheckInBurstSerializer(serializers.Serializer):
+    frames = serializers.ListField(
+        child=serializers.FileField(),
+        help_text="The burst: CHECK_IN_BURST_MIN_FRAMES to CHECK_IN_BURST_MAX_FRAMES JPEGs.",
     )
-    has_reference = serializers.BooleanField(
-        help_text="False: the student has no enrolment photo, so nothing was compared."
+    captured_at = serializers.CharField(
+        required=False, help_text="JSON list of each frame's capture time, ms from the first."
     )
-    message = serializers.CharField(help_text="What to tell the student.")
+
+
+class CheckInVerdictSerializer(serializers.Serializer):
+    status = serializers.CharField(help_text='"pending", or "done" with the result.')
+    outcome = serializers.CharField(
+        required=False,
+        help_text="verified, not_verified, liveness_failed, no_reference, unusable, or error "
+        "(the check could not be completed).",
+    )
+    verified = serializers.BooleanField(required=False, allow_null=True)
+    message = serializers.CharField(required=False, help_text="What to tell the student.")
+    retry = serializers.BooleanField(required=False, help_text="The student should try again.")
+    attempts_left = serializers.IntegerField(required=False, allow_null=True)
+
+
+class PollView(APIView):
+    """A job's result for the page: pending, or done with the result (kept a few minutes)."""
+
+    authentication_classes = [ExamSessionTokenAuthentication]
+    permission_classes = [IsExamSessionHolder]
+    kind = ""
+
+    def get(self, request: Request, check_id: str) -> Response:
+        found = bursts.result(request.auth, self.kind, check_id)
+        if found is None:
+            minutes = max(1, settings.CHECK_IN_RESULT_TTL_SECONDS // 60)
+            detail = (f"No such {self.kind}: it is unknown, another session's, or has expired "
+                      f"(results are kept {minutes} minutes).")  # fmt: skip
+            return Response({"detail": detail}, status=404)
+        return Response(found)
+
+
+def _captured_at(raw: str | None) -> list[float] | None:
+    if raw is None or raw == "":
+        return None
+    refused = FrameRefused(
+        400, "`captured_at` must be a JSON list of numbers: each frame's time in ms."
+    )
+    if len(raw) > 10_000:
+        raise refused
+    try:
+        values = json.loads(raw)
+    except ValueError as exc:
+        raise refused from exc
+    if not isinstance(values, list) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+        and 0 <= v <= 600_000 for v in values
+    ):  # fmt: skip
+        raise refused
+    return [float(v) for v in values]
 
 
 class CheckInView(StudentJPEGView):
-    """The student's identity check at the start of the exam (or a retry): one photo."""
+    """The student's identity check at the start of the exam (or a retry): a burst of about
+    3 s of frames, judged on a worker. Answers 202 at once; poll the `poll` URL."""
 
     throttle_classes = [CheckInThrottle]
+    parser_classes = [MultiPartParser]  # `frames` file parts, `captured_at`
 
     @extend_schema(
-        request={"image/jpeg": {"type": "string", "format": "binary"}},
-        responses={200: CheckInResultSerializer},
+        request={"multipart/form-data": CheckInBurstSerializer},
+        responses={202: CheckInAcceptedSerializer},
     )
     def post(self, request: Request) -> Response:
-        result = check_in_with_photo(session=request.auth, jpeg=request.data)
-        return Response(CheckInResultSerializer(result).data)
+        check_session_open(request.auth)  # 409 before the body is read
+        try:
+            files = request.FILES.getlist("frames")
+            raw_captured = request.data.get("captured_at")
+        except ParseError as exc:
+            raise FrameRefused(400, f"The burst could not be read: {exc.detail}") from exc
+        if not isinstance(raw_captured, str | None):
+            raise FrameRefused(400, "`captured_at` must be a form field, not a file.")
+        limit = settings.FRAME_MAX_BYTES
+        too_large = [f for f in files if f.size > limit]
+        if too_large:
+            raise FrameRefused(413, f"A frame may be at most {limit // 1024} KB.")
+        jpegs = [f.read() for f in files]
+        burst_id = accept_check_in(
+            session=request.auth, jpegs=jpegs, captured_at=_captured_at(raw_captured)
+        )
+        poll = reverse("check-in-result", args=[burst_id])
+        return Response({"check_in": burst_id, "status": "pending", "poll": poll}, status=202)
+
+
+class CheckInResultView(PollView):
+    """The verdict of a check-in burst: {"status": "pending"} until a worker has judged it."""
+
+    kind = bursts.CHECK_IN
+
+    @extend_schema(responses={200: CheckInVerdictSerializer})
+    def get(self, request: Request, check_id: str) -> Response:
+        return super().get(request, check_id)
+
+
+class SystemCheckAcceptedSerializer(PollAcceptedSerializer):
+    system_check = serializers.CharField(help_text="The check's id.")
 
 
 class SystemCheckResultSerializer(serializers.Serializer):
-    faces = serializers.IntegerField()
-    brightness = serializers.FloatField()
-    sharpness = serializers.FloatField()
-    problems = serializers.ListField(child=serializers.CharField())
-    server_ms = serializers.FloatField(help_text="The server's own time on the picture.")
+    status = serializers.CharField(help_text='"pending", or "done" with the result.')
+    faces = serializers.IntegerField(required=False)
+    brightness = serializers.FloatField(required=False)
+    sharpness = serializers.FloatField(required=False)
+    problems = serializers.ListField(child=serializers.CharField(), required=False)
+    server_ms = serializers.FloatField(
+        required=False, help_text="The worker's own time on the picture."
+    )
+    error = serializers.BooleanField(required=False, help_text="The check could not be run.")
 
 
 class SystemCheckView(StudentJPEGView):
-    """A trial picture before the exam: face visible, lit and sharp? Nothing is stored."""
+    """A trial picture before the exam: face visible, lit and sharp? Nothing is stored.
+    Answers 202 at once; a worker checks the picture; poll the `poll` URL."""
 
     throttle_classes = [SystemCheckThrottle]
 
     @extend_schema(
         request={"image/jpeg": {"type": "string", "format": "binary"}},
-        responses={200: SystemCheckResultSerializer},
+        responses={202: SystemCheckAcceptedSerializer},
     )
     def post(self, request: Request) -> Response:
-        result = system_check(session=request.auth, jpeg=request.data)
-        return Response(SystemCheckResultSerializer(result).data)
+        check_id = accept_system_check(session=request.auth, jpeg=request.data)
+        poll = reverse("system-check-result", args=[check_id])
+        return Response({"system_check": check_id, "status": "pending", "poll": poll}, status=202)
+
+
+class SystemCheckResultView(PollView):
+    """A system check's result: {"status": "pending"} until a worker has checked it."""
+
+    kind = bursts.SYSTEM_CHECK
+
+    @extend_schema(responses={200: SystemCheckResultSerializer})
+    def get(self, request: Request, check_id: str) -> Response:
+        return super().get(request, check_id)
 
 
 class FinishedSerializer(serializers.Serializer):

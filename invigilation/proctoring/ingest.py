@@ -1,23 +1,25 @@
-"""Checks on what a student's capture page sends: frames, the identity check, the system
-check and Finish."""
+"""Checks on what a student's capture page sends: frames, the identity check's burst, the
+system check and Finish. The pictures of the last two are judged on a worker (tasks.py):
+the web process never loads the face models."""
 
 import io
 import time
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
-from invigilation import vision
-from invigilation.exams.models import Attendance, ExamSession
-from invigilation.exams.services import check_in, finish_session
-from invigilation.proctoring import frames
-from invigilation.proctoring.analysis import enrolment_for
-from invigilation.proctoring.services import push_check_in, push_finished
-from invigilation.proctoring.tasks import analyse_latest_frame
-from invigilation.students.services import add_photo
+from invigilation.exams.models import ExamSession
+from invigilation.exams.services import finish_session
+from invigilation.proctoring import bursts, frames
+from invigilation.proctoring.services import push_finished
+from invigilation.proctoring.tasks import (
+    analyse_latest_frame,
+    check_in_burst,
+    queue_check,
+    system_check_frame,
+)
 
 
 class FrameRefused(Exception):
@@ -43,6 +45,11 @@ def accept_frame(*, session: ExamSession, jpeg: bytes) -> bool:
     if queued:
         analyse_latest_frame.apply_async(args=[session.pk], expires=settings.FRAME_TTL_SECONDS)
     return queued
+
+
+def check_session_open(session: ExamSession) -> None:
+    """409 (FrameRefused) when the session is finished or its exam has not opened yet."""
+    _check_session(session)
 
 
 def _check_session(session: ExamSession) -> None:
@@ -75,99 +82,57 @@ def _check_jpeg(jpeg: bytes) -> None:
         raise FrameRefused(400, "The frame is truncated (the JPEG has no end marker).")
 
 
-@dataclass(frozen=True)
-class CheckInResult:
-    attendance: Attendance
-    has_reference: bool  # False: no enrolment photo, so nothing was compared
-    message: str  # what the student is told, in plain words
-
-
-def check_in_with_photo(*, session: ExamSession, jpeg: bytes) -> CheckInResult:
-    """The identity check at the start (and on a retry): one face, compared with the
-    enrolment photos; the result reaches the exam's live dashboards."""
+def accept_check_in(
+    *, session: ExamSession, jpegs: list[bytes], captured_at: list[float] | None
+) -> str:
+    """Validate a check-in burst, keep it in Redis and queue its check on a worker (once the
+    request's transaction commits); returns the burst's id, which the page polls."""
     _check_session(session)
-    enrolment = enrolment_for(session)
-    result = _one_face(jpeg, enrolment)
-    enrolled_now = enrolment is None and _self_enrol(session, jpeg)
-    if enrolled_now:
-        enrolment = enrolment_for(session)
-        result = _one_face(jpeg, enrolment)
-    match = result.faces[0].identity
-    has_reference = enrolment is not None
-    with transaction.atomic():
-        attendance = check_in(
-            session=session,
-            verified=match.is_match if match else None,
-            distance=match.distance if match else None,
+    minimum, maximum = settings.CHECK_IN_BURST_MIN_FRAMES, settings.CHECK_IN_BURST_MAX_FRAMES
+    if not minimum <= len(jpegs) <= maximum:
+        raise FrameRefused(
+            400,
+            f"A check-in needs between {minimum} and {maximum} frames (`frames` parts of a "
+            f"multipart/form-data body); {len(jpegs)} sent.",
         )
-        transaction.on_commit(
-            lambda: push_check_in(attendance=attendance, has_reference=has_reference)
-        )
-    message = _check_in_message(session, match, has_reference, enrolled_now)
-    return CheckInResult(attendance, has_reference, message)
+    if sum(len(jpeg) for jpeg in jpegs) > settings.CHECK_IN_BURST_MAX_BYTES:
+        limit = settings.CHECK_IN_BURST_MAX_BYTES // 1024
+        raise FrameRefused(413, f"A check-in burst may be at most {limit} KB in all.")
+    for number, jpeg in enumerate(jpegs, start=1):
+        try:
+            _check_jpeg(jpeg)
+        except FrameRefused as exc:
+            raise FrameRefused(exc.status, f"Frame {number}: {exc.message}") from exc
+    if captured_at is not None and len(captured_at) != len(jpegs):
+        raise FrameRefused(400, "`captured_at` must have one offset per frame.")
+    burst_id = bursts.store(session, bursts.CHECK_IN, jpegs, captured_at)
+    transaction.on_commit(lambda: queue_check(check_in_burst, session.pk, burst_id))
+    return burst_id
 
 
-def _analysed(
-    jpeg: bytes, enrolment: vision.Enrolment | None, checks: vision.Checks
-) -> vision.FrameAnalysis:
-    """A picture the student sent, checked and analysed; an unreadable one is a 400."""
+def accept_system_check(*, session: ExamSession, jpeg: bytes) -> str:
+    """Validate a system check's frame and queue it for a worker; returns the check's id."""
+    _check_session(session)
     _check_jpeg(jpeg)
-    try:
-        return vision.analyse_frame(jpeg, enrolment, checks)
-    except vision.InvalidImage as exc:
-        raise FrameRefused(400, f"The picture could not be read: {exc}") from exc
+    check_id = bursts.store(session, bursts.SYSTEM_CHECK, [jpeg])
+    transaction.on_commit(lambda: queue_check(system_check_frame, session.pk, check_id))
+    return check_id
 
 
-def _one_face(jpeg: bytes, enrolment: vision.Enrolment | None = None) -> vision.FrameAnalysis:
-    result = _analysed(jpeg, enrolment, vision.Checks(expression=False, gaze=False))
-    if result.face_count != 1:
-        found = "No face" if result.face_count == 0 else f"{result.face_count} faces"
-        raise FrameRefused(422, f"{found} in view: sit alone, facing the camera, and try again.")
-    if result.quality and result.quality.too_dark:
-        raise FrameRefused(422, "Too dark: turn on a light in front of you and try again.")
-    return result
+def judge_system_check(jpeg: bytes) -> dict:
+    """On a worker: is one face visible, lit and sharp? Each problem with its plain fix.
+    Nothing is stored; the result goes back to the page."""
+    from invigilation import vision  # noqa: PLC0415 - worker side only: the face models
 
-
-def _self_enrol(session: ExamSession, jpeg: bytes) -> bool:
-    """Only in the demo: a student with no photo is enrolled from their first check-in, so a
-    first run shows identity checks working. Never for a real exam."""
-    if not settings.DEMO_SELF_ENROL or session.exam.course != settings.DEMO_COURSE:
-        return False
-    photo = add_photo(student=session.student, data=jpeg, original_name="demo check-in.jpg")
-    return photo is not None and photo.embedding is not None
-
-
-def _check_in_message(session: ExamSession, match, has_reference: bool, enrolled: bool) -> str:
-    keep_open = "Monitoring has started: keep this page open, and press Finish when you are done."
-    if not session.exam.check_identity:
-        return f"This exam does not check identity by photo. {keep_open}"
-    if not has_reference:
-        return f"No reference photo: your invigilator will check your identity. {keep_open}"
-    if enrolled:
-        return (
-            f"Demo: this photo is now your reference photo; checks compare you with it. {keep_open}"
-        )
-    if match is None or match.is_match:
-        return f"Identity checked: you match your enrolment photo. {keep_open}"
-    return (
-        "Your face did not match your enrolment photo. Your invigilator will check; the exam "
-        "continues. If the light or framing was poor, fix it and retry the identity check."
-    )
-
-
-@dataclass(frozen=True)
-class SystemCheck:
-    faces: int
-    brightness: float
-    sharpness: float
-    problems: list[str]  # each with its plain fix; empty when all is well
-    server_ms: float  # the server's own work, which the page takes off its upload timing
-
-
-def system_check(*, session: ExamSession, jpeg: bytes) -> SystemCheck:
-    """A trial frame before the exam: is one face visible, lit and sharp? Nothing is stored."""
     started = time.perf_counter()
-    result = _analysed(jpeg, None, vision.Checks(identity=False, expression=False, gaze=False))
+    try:
+        result = vision.analyse_frame(
+            jpeg, None, vision.Checks(identity=False, expression=False, gaze=False)
+        )
+    except vision.InvalidImage as exc:
+        problem = f"The picture could not be read ({exc}): run the check again."
+        return {"faces": 0, "brightness": 0.0, "sharpness": 0.0, "problems": [problem],
+                "server_ms": 0.0}  # fmt: skip
     quality = result.quality
     problems = []
     if result.face_count == 0:
@@ -178,10 +143,13 @@ def system_check(*, session: ExamSession, jpeg: bytes) -> SystemCheck:
         problems.append("Too dark: turn on a light in front of you (not behind you).")
     if quality.blurred:
         problems.append("Blurred: wipe the camera lens and keep still.")
-    server_ms = round(1000 * (time.perf_counter() - started), 1)
-    return SystemCheck(
-        result.face_count, quality.brightness, quality.sharpness, problems, server_ms
-    )
+    return {
+        "faces": result.face_count,
+        "brightness": float(quality.brightness),
+        "sharpness": float(quality.sharpness),
+        "problems": problems,
+        "server_ms": round(1000 * (time.perf_counter() - started), 1),
+    }
 
 
 def finish(*, session: ExamSession) -> ExamSession:

@@ -76,6 +76,9 @@ class FrameRecord(models.Model):
     face_count = models.PositiveSmallIntegerField()
     identity_match = models.BooleanField(null=True)
     identity_distance = models.FloatField(null=True)
+    anchor_distance = models.FloatField(
+        null=True, help_text="Distance to the faces of the session's verified check-in."
+    )
     yaw = models.FloatField(null=True)
     pitch = models.FloatField(null=True)
     expression = models.JSONField(null=True, help_text="Class probabilities of the main face.")

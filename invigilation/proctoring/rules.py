@@ -9,21 +9,18 @@ The state is a small JSON-able dict, kept between frames by the caller (e.g. in 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
+
+from invigilation.proctoring import identity, liveness
 
 NEGATIVE_EXPRESSIONS = ("angry", "fear", "surprise")
 
-# P(the face is not the enrolled student | embedding distance): a logistic curve fitted on
-# lfw-dev's 2,200 pairs by `python -m invigilation.vision calibrate` (see vision/RESULTS.md).
-IMPOSTOR_LOGISTIC = (51.9161, -31.2664)
-
 
 def impostor_probability(distance: float) -> float:
-    slope, intercept = IMPOSTOR_LOGISTIC
-    return 1 / (1 + math.exp(-max(-50.0, min(50.0, slope * distance + intercept))))
+    """P(the face is not the enrolled student | distance to an enrolment photo), LFW-fitted."""
+    return identity.probability(identity.PHOTO_MODEL.llr(distance))
 
 
 @dataclass(frozen=True)
@@ -33,11 +30,19 @@ class FrameResult:
     at: float  # seconds since the epoch, when the frame was captured
     face_count: int
     identity_match: bool | None = None
-    identity_distance: float | None = None
+    identity_distance: float | None = None  # to the nearest enrolment photo
+    anchor_distance: float | None = None  # to the nearest face of the verified check-in
+    roster_match: str | None = None  # another enrolled student whose face this is, if any
+    landmarks: tuple[tuple[float, float], ...] | None = None  # the single face's 68 points
     yaw: float | None = None
     pitch: float | None = None
     expression: dict[str, float] | None = None
     brightness: float | None = None
+    sharpness: float | None = None
+    rigid: bool | None = None  # set by the rules from the landmarks: flat-rigid like a photo
+    # Set by the rules: the student's usual negative-expression score so far (None: too few
+    # frames yet to know what is usual for this face).
+    expression_baseline: float | None = None
 
 
 @dataclass(frozen=True)
@@ -49,7 +54,8 @@ class RuleSettings:
     multiple_faces: bool = True
     multiple_faces_seconds: float = 3.0
     identity: bool = True
-    mismatch_checks: int = 3
+    mismatch_checks: int = 3  # identity checks in a row, at least, before a mismatch flag
+    identity_evidence: float = 6.0  # nats of evidence (CUSUM) that the face is not the student
     gaze: bool = True
     looking_away_seconds: float = 8.0
     yaw_limit: float = 35.0
@@ -57,9 +63,16 @@ class RuleSettings:
     expression: bool = True
     expression_seconds: float = 20.0
     expression_threshold: float = 0.6
+    # ... and this far above the student's own usual score: some faces read as surprised or
+    # fearful to the model all the time, and are not flagged for their face.
+    expression_above_usual: float = 0.25
+    expression_baseline_frames: int = 30  # frames with an expression before the rule can fire
     camera: bool = True
     dark_brightness: float = 35.0
     camera_seconds: float = 5.0
+    liveness: bool = True
+    liveness_seconds: float = 60.0  # a face flat and rigid this long: a photo left in view
+    check_in_attempts: int = 3  # check-in bursts without a live face before it is flagged
     stream_stopped_seconds: float = 20.0
     clear_seconds: float = 5.0  # a fired rule re-arms after its condition is clear this long
 
@@ -104,8 +117,6 @@ class _Rule:
     # How clearly past its threshold the condition was, from the episode's mean strength:
     # 0.5 at the threshold, up to 1 (a face count has no degree: always 1).
     clarity: Callable[[float, RuleSettings], float] = lambda mean, s: 1.0
-    # Duration rules also weigh how much of the episode was seen holding (frame coverage).
-    timed: bool = True
 
 
 def _past(excess: float) -> float:
@@ -129,12 +140,6 @@ def _many_faces(frame: FrameResult, s: RuleSettings) -> float:
     return float(frame.face_count) if frame.face_count > 1 else 0.0
 
 
-def _mismatch(frame: FrameResult, s: RuleSettings) -> float | None:
-    if frame.face_count != 1 or frame.identity_match is None:
-        return None
-    return 0.0 if frame.identity_match else max(frame.identity_distance or 1.0, 1e-6)
-
-
 def _looking_away(frame: FrameResult, s: RuleSettings) -> float | None:
     if frame.face_count != 1 or frame.yaw is None:
         return None
@@ -142,11 +147,22 @@ def _looking_away(frame: FrameResult, s: RuleSettings) -> float | None:
     return excess if excess > 1.0 else 0.0
 
 
-def _negative_expression(frame: FrameResult, s: RuleSettings) -> float | None:
+def _negative_score(frame: FrameResult) -> float | None:
     if frame.face_count != 1 or frame.expression is None:
         return None
-    score = sum(frame.expression.get(name, 0.0) for name in NEGATIVE_EXPRESSIONS)
-    return score if score >= s.expression_threshold else 0.0
+    return sum(frame.expression.get(name, 0.0) for name in NEGATIVE_EXPRESSIONS)
+
+
+def _negative_expression(frame: FrameResult, s: RuleSettings) -> float | None:
+    score = _negative_score(frame)
+    if score is None or frame.expression_baseline is None:
+        return None
+    unusual = score - frame.expression_baseline >= s.expression_above_usual
+    return score if score >= s.expression_threshold and unusual else 0.0
+
+
+def _rigid(frame: FrameResult, s: RuleSettings) -> float | None:
+    return None if frame.rigid is None else float(frame.rigid)
 
 
 def _is_dark(frame: FrameResult, s: RuleSettings) -> bool:
@@ -166,10 +182,6 @@ RULES = (
           _seconds(lambda s: s.no_face_seconds), _lasting("No face in view")),
     _Rule("multiple_faces", 3, lambda s: s.multiple_faces, _many_faces,
           _seconds(lambda s: s.multiple_faces_seconds), _lasting("More than one face")),
-    _Rule("identity_mismatch", 3, lambda s: s.identity, _mismatch,
-          lambda e, now, s: e.count >= s.mismatch_checks,
-          lambda e, now: f"Face did not match the enrolled student in {e.count} checks in a row",
-          lambda mean, s: impostor_probability(mean), timed=False),
     _Rule("looking_away", 1, lambda s: s.gaze, _looking_away,
           _seconds(lambda s: s.looking_away_seconds), _lasting("Looking away"),
           lambda ratio, s: _past(ratio - 1)),
@@ -179,7 +191,15 @@ RULES = (
     _Rule("camera_blocked", 2, lambda s: s.camera, _dark,
           _seconds(lambda s: s.camera_seconds), _lasting("Camera covered or too dark"),
           lambda darkness, s: _past(darkness)),
+    _Rule("liveness_failed", 2, lambda s: s.liveness, _rigid,
+          _seconds(lambda s: s.liveness_seconds),
+          _lasting("Face flat and rigid, like a photo or a screen,")),
 )  # fmt: skip
+
+
+def _frame_summary(frame: FrameResult) -> dict[str, Any]:
+    """The frame's measurements for a flag's evidence (landmarks left out: 136 numbers)."""
+    return {k: v for k, v in asdict(frame).items() if v is not None and k != "landmarks"}
 
 
 class SessionRules:
@@ -194,12 +214,19 @@ class SessionRules:
         self.frame_interval = frame_interval
         state = state or {}
         self.episodes = {rule.kind: _Episode(**state.get(rule.kind, {})) for rule in RULES}
+        self.identity = identity.SequentialTest(**state.get("identity_test", {}))
+        self.rigidity: dict | None = state.get("rigidity")
+        # The student's negative-expression scores so far: [frames, sum], for their mean.
+        self.expression_usual: list[float] = state.get("expression_usual", [0, 0.0])
         self.last_frame_at: float | None = state.get("last_frame_at")
         self.stream_flagged: bool = state.get("stream_flagged", False)
 
     def state(self) -> dict:
         return {
             **{kind: asdict(episode) for kind, episode in self.episodes.items()},
+            "identity_test": self.identity.state(),
+            "rigidity": self.rigidity,
+            "expression_usual": self.expression_usual,
             "last_frame_at": self.last_frame_at,
             "stream_flagged": self.stream_flagged,
         }
@@ -209,13 +236,75 @@ class SessionRules:
             return []  # a late, out-of-order frame: the stream has moved on
         self.last_frame_at = frame.at
         self.stream_flagged = False
-        events = []
+        frame = self._with_expression_baseline(self._with_rigidity(frame))
+        events = [event for event in [self._identity_step(frame)] if event]
         for rule in RULES:
             if rule.enabled(self.settings):
                 event = self._step(rule, frame)
                 if event:
                     events.append(event)
         return events
+
+    def _with_rigidity(self, frame: FrameResult) -> FrameResult:
+        if not self.settings.liveness or frame.face_count != 1 or frame.landmarks is None:
+            return frame
+        self.rigidity, rigid = liveness.track_rigidity(self.rigidity, frame.landmarks, frame.at)
+        return replace(frame, rigid=rigid)
+
+    def _with_expression_baseline(self, frame: FrameResult) -> FrameResult:
+        """The mean score of the frames before this one; this frame then joins it."""
+        score = _negative_score(frame)
+        if score is None:
+            return frame
+        count, total = self.expression_usual
+        self.expression_usual = [count + 1, total + score]
+        if count < self.settings.expression_baseline_frames:
+            return frame
+        return replace(frame, expression_baseline=total / count)
+
+    def _identity_step(self, frame: FrameResult) -> RuleEvent | None:
+        """One identity check into the sequential test; an event when it crosses."""
+        s = self.settings
+        if not s.identity or frame.face_count != 1:
+            return None
+        if _looking_away(frame, s):
+            return None  # a face turned far away embeds poorly: no evidence either way
+        check = identity.IdentityCheck(frame.identity_distance, frame.anchor_distance)
+        judged = identity.evidence(check)
+        if judged is None:
+            return None
+        llr, distance = judged
+        test = self.identity
+        fired = test.update(
+            llr, distance, frame.at, threshold=s.identity_evidence,
+            min_checks=int(s.mismatch_checks), roster_match=frame.roster_match,
+        )  # fmt: skip
+        if not fired:
+            return None
+        anchored = frame.anchor_distance is not None
+        model = identity.SESSION_MODEL if anchored else identity.PHOTO_MODEL
+        p_impostor = identity.probability(model.llr(test.mean_distance))
+        matches = test.matched()
+        message = f"Face is not the enrolled student's ({test.checks} checks in a row)"
+        if matches:
+            message += f"; it matches {matches}, who is enrolled in this exam"
+        return RuleEvent(
+            kind="identity_mismatch",
+            severity=3,
+            started_at=test.since,
+            at=frame.at,
+            confidence=round(p_impostor, 3),
+            message=message,
+            measurements={
+                "checks": test.checks,
+                "evidence": round(test.score, 2),
+                "distance": round(test.mean_distance, 4),
+                "judged_against": "session" if anchored else "enrolment photo",
+                "p_impostor": round(p_impostor, 3),
+                "matches": matches,
+                "frame": _frame_summary(frame),
+            },
+        )
 
     def _coverage(self, episode: _Episode, now: float) -> float:
         """Share of the episode's span seen holding: its frames against those the exam's rate
@@ -256,16 +345,12 @@ class SessionRules:
             "seconds": round(duration, 1),
             "peak": round(episode.peak, 3),
             "mean": round(episode.mean, 3),
-            "frame": {k: v for k, v in asdict(frame).items() if v is not None},
+            "frame": _frame_summary(frame),
         }
         confidence = rule.clarity(episode.mean, self.settings)
-        if rule.timed:
-            coverage = self._coverage(episode, frame.at)
-            measurements["coverage"] = round(coverage, 3)
-            confidence *= coverage
-        else:  # identity: the calibrated probability at the run's mean distance
-            measurements["distance"] = round(episode.mean, 4)
-            measurements["p_impostor"] = round(confidence, 3)
+        coverage = self._coverage(episode, frame.at)
+        measurements["coverage"] = round(coverage, 3)
+        confidence *= coverage
         return RuleEvent(
             kind=rule.kind,
             severity=rule.severity,

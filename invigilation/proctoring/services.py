@@ -91,8 +91,11 @@ def review_flag(*, flag: Flag, reviewer: AbstractBaseUser, state: str, note: str
     return review
 
 
-def push_check_in(*, attendance: Attendance, has_reference: bool) -> None:
-    """The identity check's result, live on the dashboards (not only after a reload)."""
+def push_check_in(
+    *, attendance: Attendance, has_reference: bool, reference_photo_url: str | None = None
+) -> None:
+    """The identity check's result, live on the dashboards (not only after a reload); with
+    `reference_photo_url` when the check-in just became the student's unconfirmed reference."""
     check_in = {
         "session": attendance.session_id,
         "checked_in_at": attendance.checked_in_at.isoformat(),
@@ -100,6 +103,8 @@ def push_check_in(*, attendance: Attendance, has_reference: bool) -> None:
         "distance": attendance.verification_distance,
         "has_reference": has_reference,
     }
+    if reference_photo_url:
+        check_in |= {"reference_photo_url": reference_photo_url, "reference_unconfirmed": True}
     push_event(exam_id=attendance.session.exam_id,
                event={"type": "session.checked_in", "check_in": check_in})  # fmt: skip
 

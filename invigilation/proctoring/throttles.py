@@ -12,8 +12,8 @@ SYSTEM_CHECKS_PER_SESSION = Limiter("system-check-session", "SYSTEM_CHECK_RATE_L
 
 
 class CheckInThrottle(BaseThrottle):
-    """Each identity check runs the face models: every attempt counts, per exam session and
-    per client address."""
+    """Each identity check (a burst) costs a worker the face models on every frame: every
+    attempt counts, per exam session and per client address."""
 
     per_session = CHECK_INS_PER_SESSION
     what = "identity checks"
@@ -35,8 +35,9 @@ class CheckInThrottle(BaseThrottle):
 
 
 class SystemCheckThrottle(CheckInThrottle):
-    """System checks run the face detector: counted apart from identity checks, so testing
-    the camera never uses up a student's check-ins; the address limit is shared."""
+    """System checks run the face detector (on a worker): counted apart from identity
+    checks, so testing the camera never uses up a student's check-ins; the address limit is
+    shared."""
 
     per_session = SYSTEM_CHECKS_PER_SESSION
     what = "system checks"

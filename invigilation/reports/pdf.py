@@ -22,9 +22,9 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from invigilation import vision
 from invigilation.core.clock import format_datetime, format_time
 from invigilation.exams.models import Exam
+from invigilation.proctoring.identity import PHOTO_THRESHOLD  # the web side: no face models
 from invigilation.reports.plots import timeline_png
 from invigilation.reports.selectors import (
     AttendanceRow,
@@ -94,6 +94,27 @@ def _front(exam: Exam, report: ExamReport) -> list:
         Paragraph("Flags by type: " + _counts(summary.by_kind), STYLES["Normal"]),
         Spacer(1, 0.4 * cm),
         Table(attendance, repeatRows=1, style=GRID),
+        *_check_ins(report),
+    ]
+
+
+def _check_ins(report: ExamReport) -> list:
+    """Every check-in attempt: a liveness failure or a retry is evidence too."""
+    if not report.check_ins:
+        return []
+    rows = [["Number", "Time", "Outcome", "Distance", "What the student was told"]] + [
+        [entry.row.session.student.student_number, format_time(attempt.attempted_at),
+         attempt.get_outcome_display(),
+         f"{attempt.distance:.2f}" if attempt.distance is not None else "",
+         Paragraph(escape(attempt.message))]
+        for entry in report.check_ins
+        for attempt in entry.attempts
+    ]  # fmt: skip
+    widths = [2.2 * cm, 1.8 * cm, 2.8 * cm, 1.8 * cm, 9.4 * cm]
+    return [
+        Spacer(1, 0.4 * cm),
+        Paragraph("Identity checks at check-in", STYLES["Heading2"]),
+        Table(rows, colWidths=widths, repeatRows=1, style=GRID),
     ]
 
 
@@ -110,7 +131,7 @@ def _counts(counts: dict[str, int]) -> str:
 def _student(row: AttendanceRow, entries: list[ReportFlag]) -> list:
     student = row.session.student
     flags = [entry.flag for entry in entries]
-    png = timeline_png(session_frames(session=row.session), flags, vision.THRESHOLD)
+    png = timeline_png(session_frames(session=row.session), flags, PHOTO_THRESHOLD)
     heading = escape(f"{student.full_name} ({student.student_number}): {row.outcome}")
     story = [
         Spacer(1, 0.6 * cm),

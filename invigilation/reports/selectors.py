@@ -1,15 +1,15 @@
 """Reads behind the post-exam report: outcomes, summary, attendance, flags, timelines."""
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from invigilation.exams.models import Exam, ExamSession
-from invigilation.proctoring.models import Flag, FrameRecord
-from invigilation.students.models import EnrolmentPhoto
+from invigilation.proctoring.models import CheckInAttempt, Flag, FrameRecord
+from invigilation.students.models import EnrolmentPhoto, Student
 from invigilation.students.selectors import reference_photo_ids
 
 LATE_AFTER = timedelta(minutes=10)
@@ -138,12 +138,43 @@ def exam_summary(*, rows: list[AttendanceRow], flags: list[Flag]) -> Summary:
 
 
 @dataclass(frozen=True)
+class RosterMatch:
+    """The face of an identity flag belongs to another student enrolled in the same exam."""
+
+    session_id: int
+    student_number: str
+    name: str
+    distance: float | None
+    photo: EnrolmentPhoto | None  # the matched student's reference photo
+
+    @property
+    def text(self) -> str:
+        distance = "" if self.distance is None else f" (distance {self.distance:.2f})"
+        return (
+            f"The face matches {self.student_number} {self.name}, who is enrolled in this "
+            f"exam{distance}."
+        )
+
+
+@dataclass(frozen=True)
 class IdentityCheck:
     """An identity flag's comparison: the enrolment photo the snapshot is compared against."""
 
     photo: EnrolmentPhoto | None  # None: the student has no reference photo
     distance: float | None
     p_impostor: float | None  # calibrated probability that the face is not the student
+    match: RosterMatch | None = None  # whom the face belongs to, when it is another student's
+    anchor_distance: float | None = None  # to the face verified at check-in
+    enrolment_distance: float | None = None  # to the enrolment photo
+
+    @property
+    def distances_text(self) -> str:
+        parts = []
+        if self.enrolment_distance is not None:
+            parts.append(f"to the enrolment photo {self.enrolment_distance:.2f}")
+        if self.anchor_distance is not None:
+            parts.append(f"to the face verified at check-in {self.anchor_distance:.2f}")
+        return ("distance " + ", ".join(parts)) if parts else ""
 
     @property
     def text(self) -> str:
@@ -165,7 +196,19 @@ class ReportFlag:
 
     @property
     def evidence_text(self) -> str:
-        return ", ".join(f"{k} {v}" for k, v in self.flag.evidence.items() if k != "frame")
+        # The frame's measurements and the roster match are shown on their own.
+        shown = {k: v for k, v in self.flag.evidence.items() if k not in ("frame", "matches")}
+        return ", ".join(
+            f"{k} {round(v, 3) if isinstance(v, float) else v}" for k, v in shown.items()
+        )
+
+
+@dataclass(frozen=True)
+class CheckIns:
+    """One student's check-in attempts, oldest first."""
+
+    row: AttendanceRow
+    attempts: list[CheckInAttempt]
 
 
 @dataclass(frozen=True)
@@ -173,6 +216,7 @@ class ExamReport:
     rows: list[AttendanceRow]
     summary: Summary
     flags: list[ReportFlag]
+    check_ins: list[CheckIns] = field(default_factory=list)
 
     def timelines(self) -> list[tuple[AttendanceRow, list[ReportFlag]]]:
         """Every student who took part, with all their flags (a flagged one is never absent)."""
@@ -186,8 +230,21 @@ def exam_report(*, exam: Exam) -> ExamReport:
     rows = attendance_rows(exam=exam)
     flags = list(exam_flags(exam=exam).prefetch_related("reviews__reviewer"))
     return ExamReport(
-        rows=rows, summary=exam_summary(rows=rows, flags=flags), flags=_with_identity(flags)
+        rows=rows,
+        summary=exam_summary(rows=rows, flags=flags),
+        flags=_with_identity(flags),
+        check_ins=check_in_attempts(exam=exam, rows=rows),
     )
+
+
+def check_in_attempts(*, exam: Exam, rows: list[AttendanceRow]) -> list[CheckIns]:
+    """Every student who tried to check in, with each attempt (outcome, time, distance,
+    snapshot), in the attendance list's order."""
+    by_session: dict[int, list[CheckInAttempt]] = {}
+    attempts = CheckInAttempt.objects.filter(session__exam=exam).order_by("attempted_at", "pk")
+    for attempt in attempts.defer("anchor"):
+        by_session.setdefault(attempt.session_id, []).append(attempt)
+    return [CheckIns(r, by_session[r.session.pk]) for r in rows if r.session.pk in by_session]
 
 
 def exam_flags(*, exam: Exam) -> QuerySet[Flag]:
@@ -206,23 +263,57 @@ def review_queue(*, exam: Exam) -> list[ReportFlag]:
 
 
 def _with_identity(flags: list[Flag]) -> list[ReportFlag]:
-    """Pairs each identity flag with the student's reference photo and its measurements."""
-    students = {f.session.student_id for f in flags if f.kind == Flag.Kind.IDENTITY_MISMATCH}
+    """Pairs each identity flag with the student's reference photo and its measurements,
+    and, when the face is another enrolled student's, with that student's photo."""
+    identity_flags = [f for f in flags if f.kind == Flag.Kind.IDENTITY_MISMATCH]
+    matched = {int(m["session"]): m for f in identity_flags if isinstance(m := _match_of(f), dict)}
+    # The matched student's record, read from their session in the same exam.
+    matched_students = dict(
+        ExamSession.objects.filter(
+            pk__in=matched, exam__in={f.session.exam_id for f in identity_flags}
+        ).values_list("pk", "student_id")
+    )
+    students = {f.session.student_id for f in identity_flags} | set(matched_students.values())
     photo_ids = reference_photo_ids(student_ids=students)
     photos = EnrolmentPhoto.objects.in_bulk(list(photo_ids.values()))
+    people = Student.objects.in_bulk(list(matched_students.values()))
+
+    def roster_match(flag: Flag) -> RosterMatch | None:
+        match = _match_of(flag)
+        if not isinstance(match, dict) or int(match["session"]) not in matched_students:
+            return None
+        student_id = matched_students[int(match["session"])]
+        student = people.get(student_id)
+        return RosterMatch(
+            session_id=int(match["session"]),
+            # The stored record, not the words the flag kept (the student may be renamed).
+            student_number=student.student_number if student else str(match["student_number"]),
+            name=student.full_name if student else str(match.get("name", "")),
+            distance=match.get("distance"),
+            photo=photos.get(photo_ids.get(student_id)),
+        )
 
     def check(flag: Flag) -> IdentityCheck | None:
         if flag.kind != Flag.Kind.IDENTITY_MISMATCH:
             return None
-        return _identity_check(flag, photos.get(photo_ids.get(flag.session.student_id)))
+        evidence = flag.evidence or {}
+        return IdentityCheck(
+            photo=photos.get(photo_ids.get(flag.session.student_id)),
+            distance=flag.identity_distance,
+            p_impostor=evidence.get("p_impostor"),
+            match=roster_match(flag),
+            anchor_distance=evidence.get("anchor_distance"),
+            enrolment_distance=evidence.get("enrolment_distance"),
+        )
 
     return [ReportFlag(flag, check(flag)) for flag in flags]
 
 
-def _identity_check(flag: Flag, photo: EnrolmentPhoto | None) -> IdentityCheck:
-    return IdentityCheck(
-        photo=photo, distance=flag.identity_distance, p_impostor=flag.evidence.get("p_impostor")
-    )
+def _match_of(flag: Flag) -> dict | None:
+    match = (flag.evidence or {}).get("matches")
+    if isinstance(match, dict) and str(match.get("session", "")).isdigit():
+        return match
+    return None
 
 
 def session_frames(*, session: ExamSession) -> list[FrameRecord]:

@@ -2,12 +2,12 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from invigilation import vision
 from invigilation.audit.models import Action, What
 from invigilation.audit.services import record_access
 from invigilation.core.api import content_disposition, write_csv
 from invigilation.exams.models import Exam, ExamSession
 from invigilation.exams.selectors import visible_exam_or_404
+from invigilation.proctoring.identity import PHOTO_THRESHOLD  # the web side: no face models
 from invigilation.reports import selectors
 from invigilation.reports.pdf import exam_pdf
 from invigilation.reports.plots import timeline_png
@@ -34,7 +34,7 @@ def student_timeline(request: HttpRequest, exam_id: int, session_id: int) -> Htt
     )
     record_access(request=request, action=Action.VIEWED, what=What.TIMELINE, exam=exam,
                   student=session.student)  # fmt: skip
-    png = timeline_png(*selectors.timeline(session=session), threshold=vision.THRESHOLD)
+    png = timeline_png(*selectors.timeline(session=session), threshold=PHOTO_THRESHOLD)
     return HttpResponse(png, content_type="image/png", headers={"Cache-Control": "private"})
 
 

@@ -1,5 +1,5 @@
-"""Deleting what is past its retention period: an exam's frames, flags, snapshots and
-photos, and audit-log events older than AUDIT_RETENTION_DAYS."""
+"""Deleting what is past its retention period: an exam's frames, flags, snapshots, check-in
+pictures and photos, and audit-log events older than AUDIT_RETENTION_DAYS."""
 
 import logging
 import posixpath
@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from invigilation.audit.models import AccessEvent
 from invigilation.core.files import remove_empty_folder_on_commit
 from invigilation.exams.models import Exam
-from invigilation.proctoring.models import Flag, FrameRecord
+from invigilation.proctoring.models import CheckInAttempt, Flag, FrameRecord
 from invigilation.students.models import EnrolmentPhoto, Student
 
 logger = logging.getLogger(__name__)
@@ -25,6 +25,7 @@ class PurgeReport:
     frame_records: int = 0
     flags: int = 0
     snapshots: int = 0
+    check_ins: int = 0  # check-in attempts, with their picture and session face reference
     photos: int = 0
     students_without_photos: list[str] = field(default_factory=list)
     access_events: int = 0
@@ -65,6 +66,9 @@ def _purge_exam(exam: Exam, now: datetime, report: PurgeReport) -> None:
     report.flags += flags.count()
     flags.delete()  # per-row post_delete removes each snapshot file after the commit
     report.frame_records += FrameRecord.objects.filter(session__exam=exam).delete()[0]
+    # A check-in's picture and face embeddings are biometric data: they go with the flags.
+    # Attendance stays, and says whether the student was verified.
+    report.check_ins += CheckInAttempt.objects.filter(session__exam=exam).delete()[0]
     exam.data_purged_at = now
     exam.save(update_fields=["data_purged_at"])
     report.exams.append(str(exam))
@@ -97,7 +101,8 @@ def describe(report: PurgeReport) -> list[str]:
     return events + [
         f"retention: purged {len(report.exams)} exam(s): {'; '.join(report.exams)}",
         f"retention: deleted {report.frame_records} frame records, {report.flags} flags "
-        f"({report.snapshots} snapshots), {report.photos} enrolment photos with embeddings",
+        f"({report.snapshots} snapshots), {report.check_ins} check-in attempts with their "
+        f"pictures, {report.photos} enrolment photos with embeddings",
         "retention: students whose photos were deleted: "
         + (", ".join(report.students_without_photos) or "none"),
     ]

@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -11,19 +11,22 @@ from django.utils.html import format_html
 from invigilation.accounts.roles import is_exam_admin
 from invigilation.audit.models import Action, What
 from invigilation.audit.services import record_access
+from invigilation.core.clock import format_datetime
 from invigilation.exams.services import enrol_students
 from invigilation.students import services
 from invigilation.students.forms import PhotoUploadForm, StudentCsvImportForm
 from invigilation.students.imports import UploadRejected, read_upload
 from invigilation.students.models import EnrolmentPhoto, Student
 from invigilation.students.privacy import erase_student_data, export_student_data
+from invigilation.students.selectors import photo_statuses
 from invigilation.students.views import personal_data_download
 
 
 class EnrolmentPhotoInline(admin.TabularInline):
     model = EnrolmentPhoto
     extra = 0
-    fields = ["preview", "width", "height", "face_check", "face_check_message", "uploaded_at"]
+    fields = ["preview", "check_status", "source", "confirmation", "width", "height",
+              "uploaded_at"]  # fmt: skip
     readonly_fields = fields
     can_delete = True
 
@@ -34,6 +37,25 @@ class EnrolmentPhotoInline(admin.TabularInline):
     def preview(self, photo: EnrolmentPhoto) -> str:
         url = reverse("students:photo", args=[photo.pk])
         return format_html('<img src="{}" alt="enrolment photo" style="height:80px">', url)
+
+    @admin.display(description="Face check")
+    def check_status(self, photo: EnrolmentPhoto) -> str:
+        return photo_status_html(photo)
+
+    @admin.display(description="Confirmed")
+    def confirmation(self, photo: EnrolmentPhoto) -> str:
+        if photo.confirmed_at is None:
+            return "not yet: an invigilator approves it on the live dashboard"
+        by = f" by {photo.confirmed_by}" if photo.confirmed_by_id else ""
+        return f"{format_datetime(photo.confirmed_at)}{by}"
+
+
+def photo_status_html(photo: EnrolmentPhoto) -> str:
+    """The face check in words; a pending one is updated in place by the page's script."""
+    return format_html(
+        '<span class="photo-status {}" data-photo-id="{}" data-photo-status="{}">{}</span>',
+        photo.face_check, photo.pk, photo.face_check, photo.status_text,
+    )  # fmt: skip
 
 
 @admin.register(Student)
@@ -105,8 +127,30 @@ class StudentAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.upload_photos_view),
                 name="students_student_upload_photos",
             ),
+            path(
+                "photo-status/",
+                self.admin_site.admin_view(self.photo_status_view),
+                name="students_student_photo_status",
+            ),
         ]
         return own + super().get_urls()
+
+    def photo_status_view(self, request: HttpRequest) -> JsonResponse:
+        """The face checks of the photos asked for (?ids=1,2,3): the upload report and the
+        student's page poll this until no photo is pending."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.strip().isdigit()]
+        statuses = photo_statuses(photo_ids=ids[:500])
+        return JsonResponse({str(k): v for k, v in statuses.items()})
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url="", extra_context=None):
+        pending = EnrolmentPhoto.objects.filter(
+            student_id=object_id if str(object_id).isdigit() else None,
+            face_check=EnrolmentPhoto.FaceCheck.PENDING,
+        ).exists()
+        extra_context = {**(extra_context or {}), "photos_pending": pending}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def import_csv_view(self, request: HttpRequest) -> HttpResponse:
         self._require_add_permission(request)

@@ -1,7 +1,10 @@
+import hashlib
+
 from django.conf import settings
 from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -14,13 +17,16 @@ from invigilation.audit.services import record_access
 from invigilation.exams.selectors import students_visible_to
 from invigilation.students import services
 from invigilation.students.imports import UploadRejected, read_upload
+from invigilation.students.models import EnrolmentPhoto
 from invigilation.students.privacy import erase_student_data, export_student_data
 from invigilation.students.serializers import (
     CsvImportSerializer,
+    EnrolmentPhotoSerializer,
     ErasureReportSerializer,
     ErasureSerializer,
     ImportReportSerializer,
     PhotoUploadSerializer,
+    SinglePhotoUploadSerializer,
     StudentSerializer,
 )
 from invigilation.students.views import personal_data_download
@@ -99,7 +105,10 @@ class StudentViewSet(viewsets.ModelViewSet):
         parser_classes=[MultiPartParser, FormParser],
     )
     def upload_photos(self, request: Request, format: str | None = None) -> Response:
-        """Enrolment photos (images or zips), matched by the student number in each name."""
+        """Enrolment photos (images or zips), matched by the student number in each name.
+        Each photo is stored at once with its face check pending (`outcomes[].photo.status`);
+        a worker then accepts it (exactly one face) or rejects it with the reason. A file that
+        is no image is refused in the report at once."""
         form = PhotoUploadSerializer(data={"files": request.FILES.getlist("files")})
         form.is_valid(raise_exception=True)
         uploads = [
@@ -108,3 +117,57 @@ class StudentViewSet(viewsets.ModelViewSet):
         ]
         report = services.import_photos(uploads=uploads)
         return Response(ImportReportSerializer(report).data)
+
+    @extend_schema(
+        methods=["post"],
+        request={"multipart/form-data": SinglePhotoUploadSerializer},
+        responses={
+            202: OpenApiResponse(
+                EnrolmentPhotoSerializer,
+                description='Stored, its face check queued: `status` is "pending". A worker '
+                "accepts it (exactly one face) or rejects it with the `reason`; read it again "
+                "at the `Location` given.",
+            ),
+            200: OpenApiResponse(
+                EnrolmentPhotoSerializer, description="The same photo was already stored."
+            ),
+            400: OpenApiResponse(description="Not an image (or too large, corrupt, empty)."),
+        },
+    )
+    @extend_schema(methods=["get"], responses=EnrolmentPhotoSerializer(many=True))
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        url_path="photos",
+        parser_classes=[MultiPartParser, FormParser],
+        pagination_class=None,  # a student's few photos, as one list
+    )
+    def photos(self, request: Request, pk: str, format: str | None = None) -> Response:
+        """The student's enrolment photos with their face checks (GET), or upload one (POST,
+        exam admins): the face check runs on a worker, so the photo comes back pending."""
+        student = self.get_object()
+        if request.method == "GET":
+            return Response(EnrolmentPhotoSerializer(student.photos.all(), many=True).data)
+        form = SinglePhotoUploadSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        upload = form.validated_data["file"]
+        data = read_upload(upload, settings.PHOTO_MAX_BYTES)
+        photo = services.add_photo(student=student, data=data, original_name=upload.name)
+        if photo is None:  # the same file again
+            digest = hashlib.sha256(data).hexdigest()
+            photo = student.photos.get(sha256=digest)
+            return Response(EnrolmentPhotoSerializer(photo).data, status=status.HTTP_200_OK)
+        location = request.build_absolute_uri(f"{request.path.rstrip('/')}/{photo.pk}/")
+        return Response(
+            EnrolmentPhotoSerializer(photo).data,
+            status=status.HTTP_202_ACCEPTED,
+            headers={"Location": location},
+        )
+
+    @extend_schema(responses=EnrolmentPhotoSerializer)
+    @action(detail=True, methods=["get"], url_path=r"photos/(?P<photo_id>[0-9]+)")
+    def photo(self, request: Request, pk: str, photo_id: str, format: str | None = None):
+        """One enrolment photo's face check: pending, accepted, or rejected with the reason."""
+        student = self.get_object()
+        photo = get_object_or_404(EnrolmentPhoto, pk=photo_id, student=student)
+        return Response(EnrolmentPhotoSerializer(photo).data)

@@ -79,6 +79,9 @@ def _photo(archive: zipfile.ZipFile, photo: EnrolmentPhoto) -> dict[str, Any]:
         "face_check": photo.face_check,
         "face_check_message": photo.face_check_message,
         "face_embedding": embedding,
+        "checked_at": photo.checked_at,
+        "source": photo.source,  # uploaded by staff, or taken at the student's check-in
+        "confirmed_at": photo.confirmed_at,
         "uploaded_at": photo.uploaded_at,
     }
 

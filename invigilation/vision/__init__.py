@@ -13,7 +13,7 @@ from .analyse import (
     warm_up,
 )
 from .detect import Face, detect_faces
-from .embed import embed
+from .embed import embed, embeddings_from_bytes, embeddings_to_bytes
 from .expression import Expression
 from .images import InvalidImage, load_image
 from .pose import HeadPose
@@ -38,6 +38,8 @@ __all__ = [
     "checks_for_frame",
     "detect_faces",
     "embed",
+    "embeddings_from_bytes",
+    "embeddings_to_bytes",
     "enrol",
     "load_image",
     "verify",

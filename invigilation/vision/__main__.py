@@ -1,4 +1,4 @@
-"""`python -m invigilation.vision {evaluate-pairs,calibrate,bench,compare-detectors}`."""
+"""`python -m invigilation.vision {evaluate-pairs,calibrate,bench,compare-detectors,liveness}`."""
 
 from __future__ import annotations
 
@@ -50,6 +50,22 @@ def _compare(args: argparse.Namespace) -> list[dict]:
     return compare_detectors(lfw / "pairs.tsv", lfw / "images", videos)
 
 
+def _liveness(args: argparse.Namespace) -> dict:
+    from .bench import single_thread  # noqa: PLC0415
+    from .liveness_eval import evaluate, photo_paths  # noqa: PLC0415
+
+    single_thread()
+    videos = sorted(Path(args.videos).glob("*.mp4"))
+    photos = photo_paths(args.photos, args.per_dir)
+    result = evaluate(videos, photos, plot=Path(args.plot) if args.plot else None)
+    if not args.json:  # the table: one row per group, then the per-source tracker rows
+        _print_table([{k: v for k, v in result.items() if not isinstance(v, list)}])
+        _print_table(result["live_tracks"])
+        _print_table(result["photo_tracks"])
+        return {"failed_genuine": [r for r in result["genuine"] if not r["live"]] or "none"}
+    return result
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m invigilation.vision", description=__doc__)
     sub = parser.add_subparsers(required=True)
@@ -76,6 +92,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default=str(data_dir()), help="the shared data folder")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_compare)
+    p = sub.add_parser("liveness", help="check-in bursts and the in-exam tracker: clips vs photos")
+    p.add_argument("--videos", required=True, help="folder of genuine webcam clips (*.mp4)")
+    p.add_argument("--photos", nargs="+", required=True, help="photos (JPEG/PNG) or folders")
+    p.add_argument("--per-dir", type=int, default=20, help="photos drawn from each folder")
+    p.add_argument("--plot", help="write the score histogram (PNG) here")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_liveness)
     return parser
 
 

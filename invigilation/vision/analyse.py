@@ -7,12 +7,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 import cv2
+import numpy as np
 
 from .detect import Box, detect_faces_rgb, fallback_detector, frame_detector, shape_predictor_5
 from .embed import embed_rgb, face_encoder
 from .expression import Expression, expression_model, expressions
 from .images import ImageInput, load_image
-from .pose import HeadPose, head_pose, shape_predictor_68
+from .pose import HeadPose, head_pose_from_landmarks, landmarks_68, shape_predictor_68
 from .quality import Quality, assess_quality
 from .verify import Enrolment, Match, verify
 
@@ -25,6 +26,7 @@ class Checks:
     expression: bool = True
     gaze: bool = True
     quality: bool = True
+    embed: bool = False  # embed every face even with no enrolment (check-in, session anchor)
 
 
 @dataclass
@@ -32,8 +34,11 @@ class FaceAnalysis:
     box: Box
     score: float
     identity: Match | None = None  # None when identity is off or no enrolment was given
+    embedding: np.ndarray | None = None  # set whenever identity ran (or `Checks.embed`)
     expression: Expression | None = None
     head_pose: HeadPose | None = None
+    # dlib's 68 (x, y) image points, 0.1 px; filled whenever the pose stage (checks.gaze) runs.
+    landmarks: tuple[tuple[float, float], ...] | None = None
 
 
 @dataclass
@@ -72,12 +77,14 @@ def analyse_frame(
     with timer.stage("detect"):
         found = detect_faces_rgb(rgb)
     faces = [FaceAnalysis(f.box, f.score) for f in found]
-    if checks.identity and enrolment is not None and enrolment.ok:
+    enrolled = enrolment is not None and enrolment.ok
+    if checks.identity and (enrolled or checks.embed):
         for face, result in zip(found, faces, strict=True):
             with timer.stage("embed"):
-                embedding = embed_rgb(rgb, face)
-            with timer.stage("verify"):
-                result.identity = verify(embedding, enrolment)
+                result.embedding = embedding = embed_rgb(rgb, face)
+            if enrolled:
+                with timer.stage("verify"):
+                    result.identity = verify(embedding, enrolment)
     grey = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY) if checks.expression or checks.quality else None
     if checks.expression and faces:
         with timer.stage("expression"):
@@ -86,7 +93,9 @@ def analyse_frame(
     if checks.gaze:
         with timer.stage("pose"):
             for result in faces:
-                result.head_pose = head_pose(rgb, result.box)
+                points = landmarks_68(rgb, result.box)
+                result.landmarks = tuple((round(x, 1), round(y, 1)) for x, y in points.tolist())
+                result.head_pose = head_pose_from_landmarks(points, rgb.shape[1], rgb.shape[0])
     quality = None
     if checks.quality:
         with timer.stage("quality"):

@@ -56,8 +56,13 @@ def landmarks_68(rgb: np.ndarray, box: Box) -> np.ndarray:
 
 def head_pose(rgb: np.ndarray, box: Box) -> HeadPose | None:
     """Pose of the face in `box`; None when solvePnP fails."""
-    points = landmarks_68(rgb, box)[LANDMARK_INDICES]
     height, width = rgb.shape[:2]
+    return head_pose_from_landmarks(landmarks_68(rgb, box), width, height)
+
+
+def head_pose_from_landmarks(landmarks: np.ndarray, width: int, height: int) -> HeadPose | None:
+    """Pose from dlib's 68 landmarks (image points) of a `width` x `height` frame."""
+    points = np.asarray(landmarks, np.float64)[LANDMARK_INDICES]
     # Pinhole guess: focal length ~ image width (a ~60 degree webcam), centred principal point.
     camera = np.array([[width, 0, width / 2], [0, width, height / 2], [0, 0, 1]], np.float64)
     # SQPNP: the global least-squares optimum (stable, unlike EPnP on 6 points) in ~0.2 ms.

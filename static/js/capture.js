@@ -1,4 +1,5 @@
-// Student capture page: consent, camera, identity check (with a retry), then one JPEG frame at
+// Student capture page: consent, camera, identity check (a burst of frames judged on a worker,
+// polled; with retries while attempts are left), then one JPEG frame at
 // the exam's rate, one request at a time, backing off when the server is unreachable or busy,
 // until the student presses Finish (or the server says the session is over).
 (function () {
@@ -39,6 +40,7 @@
   function showResult(text, isError) {
     const result = $("check-in-result");
     result.hidden = false;
+    delete result.dataset.outcome;
     result.textContent = text;
     result.className = isError ? "message error" : "message";
   }
@@ -62,28 +64,127 @@
     setState("camera on: check your identity", "warn");
   });
 
+  // The identity check: a burst of about CHECK_IN_BURST_SECONDS of frames (the student turns
+  // their head and blinks: a live face, not a photo), uploaded at once, judged on a worker,
+  // and polled for the verdict.
+  const burstSeconds = Number(root.dataset.burstSeconds || 3);
+  const burstFps = Number(root.dataset.burstFps || 4);
+  const burstFrames = Math.max(Number(root.dataset.burstMinFrames || 6),
+    Math.round(burstSeconds * burstFps));
+  const pollTimeout = 1000 * Number(root.dataset.pollTimeout || 180);
+  const POLL_EVERY = 500;
+  // Verdicts after which the exam goes on (streaming starts), whatever else is offered.
+  const GO_ON = new Set(["verified", "not_verified", "no_reference"]);
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  async function videoReady() {
+    if (video.videoWidth) return;
+    await new Promise((resolve) => video.addEventListener("loadeddata", resolve, { once: true }));
+  }
+
+  async function recordBurst() {
+    await videoReady();
+    $("burst").hidden = false;
+    const progress = $("burst-progress");
+    const frames = [];
+    const offsets = [];
+    const started = performance.now();
+    for (let i = 0; i < burstFrames; i += 1) {
+      const due = started + (1000 * i) / burstFps;
+      await sleep(Math.max(0, due - performance.now()));
+      offsets.push(Math.round(performance.now() - started));
+      frames.push(await grab());
+      progress.value = Math.round((100 * (i + 1)) / burstFrames);
+      $("burst-step").textContent = `${i + 1} / ${burstFrames}`;
+    }
+    return { frames, offsets };
+  }
+
+  function uploadBurst({ frames, offsets }) {
+    const form = new FormData();
+    frames.forEach((frame, i) => form.append("frames", frame, `frame-${i}.jpg`));
+    form.append("captured_at", JSON.stringify(offsets));
+    return fetch(root.dataset.checkInUrl, {
+      method: "POST", body: form, headers: { Authorization: "Session " + token },
+    });
+  }
+
+  async function pollVerdict(url) {
+    const deadline = performance.now() + pollTimeout;
+    while (performance.now() < deadline) {
+      await sleep(POLL_EVERY);
+      let response;
+      try {
+        response = await fetch(url, { headers: { Authorization: "Session " + token } });
+      } catch (error) {
+        continue; // a blip in the connection: keep asking until the deadline
+      }
+      if (response.status === 404) {
+        return { outcome: "error", retry: true, attempts_left: null,
+          message: "The check expired before it was done: try again." };
+      }
+      if (!response.ok) continue;
+      const body = await response.json();
+      if (body.status === "done") return body;
+    }
+    return { outcome: "error", retry: true, attempts_left: null,
+      message: "The check is taking too long: try again." };
+  }
+
+  function showVerdict(verdict) {
+    const exhausted = verdict.attempts_left === 0;
+    const goOn = GO_ON.has(verdict.outcome) || exhausted ||
+      (!verdict.retry && verdict.outcome !== "error");
+    let text = verdict.message;
+    if (exhausted && !GO_ON.has(verdict.outcome)) {
+      text += " No attempts left: the exam continues, and an invigilator will check your identity.";
+    }
+    showResult(text, verdict.verified === false || !goOn || exhausted);
+    $("check-in-result").dataset.outcome = verdict.outcome; // for tests and styling
+    const left = $("attempts-left");
+    const canRetry = verdict.retry && !exhausted;
+    left.hidden = !(canRetry && Number.isInteger(verdict.attempts_left));
+    left.textContent = `${verdict.attempts_left} attempt(s) left.`;
+    $("retry-check-in").hidden = !canRetry;
+    $("check-in").hidden = true;
+    if (goOn) {
+      $("finish").hidden = false;
+      if (!streaming) stream();
+    } else {
+      setState(streaming ? "connected: sending" : "identity not checked yet: try again", "bad");
+    }
+  }
+
   async function checkIdentity(button) {
     button.disabled = true;
-    setState("checking identity…", "warn");
+    $("retry-check-in").hidden = true;
+    $("check-in-result").hidden = true;
+    setState("checking identity: recording…", "warn");
     try {
-      const response = await post(root.dataset.checkInUrl, await grab());
+      const burst = await recordBurst();
+      setState("checking identity: sending…", "warn");
+      $("burst-step").textContent = "sending…";
+      const response = await uploadBurst(burst);
       if (!response.ok) {
-        showResult(await detail(response), true);
-        if (response.status === 409) return endedByServer(await detail(response));
+        const message = await detail(response);
+        showResult(message, true);
+        if (response.status === 409) return endedByServer(message);
+        $("check-in").hidden = true;
+        $("retry-check-in").hidden = false;
         setState(streaming ? "connected: sending" : "identity check failed: try again", "bad");
         return;
       }
-      const body = await response.json();
-      showResult(body.message, body.verified === false);
-      $("check-in").hidden = true;
-      // A failed match may be the light or the framing: the student may try again.
-      $("retry-check-in").hidden = body.verified !== false;
-      $("finish").hidden = false;
-      if (!streaming) stream();
+      const accepted = await response.json();
+      setState("checking identity: waiting for the result…", "warn");
+      $("burst-step").textContent = "checking…";
+      showVerdict(await pollVerdict(accepted.poll));
     } catch (error) {
       showResult("The server cannot be reached. Check your connection and try again.", true);
+      $("check-in").hidden = true;
+      $("retry-check-in").hidden = false;
       setState("offline", "bad");
     } finally {
+      $("burst").hidden = true;
       button.disabled = false;
     }
   }

@@ -105,7 +105,25 @@ window.Risk = {
       expression: node.querySelector(".expression"),
       checkedIn: node.querySelector(".checked-in"),
       finished: node.querySelector(".finished"),
+      referenceBox: node.querySelector(".reference-pending"),
     };
+  }
+
+  // ---- a reference photo taken at check-in (self-enrolment), awaiting approval --------
+  function setPhoto(card, url) {
+    card.el.dataset.photo = url || "";
+    const old = card.el.querySelector(":scope > img, :scope > .no-photo");
+    let node;
+    if (url) {
+      node = el("img");
+      Object.assign(node, { src: url, alt: "", width: 56, height: 56 });
+    } else node = el("div", "no-photo", "no photo");
+    if (old) old.replaceWith(node);
+    else card.el.prepend(node);
+  }
+
+  function showUnconfirmed(card, unconfirmed) {
+    if (card.referenceBox) card.referenceBox.hidden = !unconfirmed;
   }
 
   function setState(card, state) {
@@ -144,6 +162,9 @@ window.Risk = {
     setText(card.identityBadge, IDENTITY_LABEL[identity]);
     setTone(card.identityBadge, IDENTITY_TONE[identity]);
     setText(card.checkedIn, "· in " + Clock.time(checkIn.checked_in_at));
+    // Self-enrolment: the check-in's photo became the student's (unconfirmed) reference.
+    if (checkIn.reference_photo_url) setPhoto(card, checkIn.reference_photo_url);
+    if (checkIn.reference_unconfirmed !== undefined) showUnconfirmed(card, checkIn.reference_unconfirmed);
     if (card.state === "waiting") setState(card, "checked_in");
     gridChanged();
   }
@@ -343,6 +364,7 @@ window.Risk = {
     const record = {
       id: flag.id, session: flag.session, kind: flag.kind, severity: flag.severity,
       confidence: flag.confidence, review_state: flag.review_state, li: rowFor(flag, fresh),
+      evidence: flag.evidence || {},
     };
     record.li.hidden = !matches(record);
     group.records.unshift(record);
@@ -462,19 +484,46 @@ window.Risk = {
     return parts.join(" · ");
   }
 
+  function distanceText(evidence) {
+    const parts = [];
+    if (evidence.enrolment_distance != null) {
+      parts.push(`to the enrolment photo ${Number(evidence.enrolment_distance).toFixed(2)}`);
+    }
+    if (evidence.anchor_distance != null) {
+      parts.push(`to the face verified at check-in ${Number(evidence.anchor_distance).toFixed(2)}`);
+    }
+    return parts.length ? "distance " + parts.join(" · ") : "";
+  }
+
   function identityEvidence(record) {
     const li = record.li;
+    const evidence = record.evidence || {};
     const card = cards.get(record.session);
-    const compare = el("div", "compare");
+    const match = evidence.matches;
+    const box = el("div");
+    // The face is another student's of this exam: someone sitting for the student?
+    if (match) {
+      const distance = match.distance != null ? ` (distance ${Number(match.distance).toFixed(2)})` : "";
+      box.append(el("p", "matches",
+        `The face matches ${match.student_number} ${match.name || ""}, who is enrolled in this exam${distance}.`));
+    }
+    const compare = el("div", match ? "compare three" : "compare");
+    const who = card ? card.name : "the student";
     compare.append(card && card.el.dataset.photo
-      ? figure(card.el.dataset.photo, "enrolment photo")
+      ? figure(card.el.dataset.photo, `enrolment photo: ${who}`)
       : el("p", "meta", "no enrolment photo to compare with"));
+    if (match) {
+      const other = cards.get(Number(match.session));
+      compare.append(other && other.el.dataset.photo
+        ? figure(other.el.dataset.photo, `enrolment photo: ${match.name || match.student_number}`)
+        : el("p", "meta", `no enrolment photo of ${match.student_number}`));
+    }
     compare.append(li.dataset.snapshot
       ? figure(`${flagsUrl}${record.id}/snapshot/`, "at the alert")
       : el("p", "meta", "no snapshot"));
-    const numbers = el("p", "identity-numbers", identityText(li));
-    const box = el("div");
-    box.append(compare, numbers);
+    box.append(compare, el("p", "identity-numbers", identityText(li)));
+    const more = distanceText(evidence);
+    if (more) box.append(el("p", "meta", more));
     return box;
   }
 
@@ -486,7 +535,12 @@ window.Risk = {
       `${SEVERITY_LABEL[record.severity]} severity · confidence ${record.confidence.toFixed(2)}` +
       (message ? " · " + message : "")));
     if (record.kind === "identity_mismatch") box.append(identityEvidence(record));
-    else if (li.dataset.snapshot) {
+    else if (record.kind === "liveness_failed" && record.evidence.phase) {
+      box.append(el("p", "meta", record.evidence.phase === "check_in"
+        ? "at check-in: no live face (a photo or a screen held up?)"
+        : "during the exam: no live face (a photo or a screen held up?)"));
+    }
+    if (record.kind !== "identity_mismatch" && li.dataset.snapshot) {
       box.append(figure(`${flagsUrl}${record.id}/snapshot/`, "snapshot at the alert"));
     }
     const review = el("div", "review-box");
@@ -585,6 +639,57 @@ window.Risk = {
     look.objectUrl = null;
   }
 
+  // ---- approving a reference photo taken at check-in -----------------------------------
+  const reference = { dialog: $("reference-review"), card: null };
+  reference.image = reference.dialog.querySelector("img");
+  reference.note = reference.dialog.querySelector(".note");
+  reference.outcome = reference.dialog.querySelector(".outcome");
+
+  function openReference(card) {
+    reference.card = card;
+    setText($("reference-review-title"), `${card.name} (${card.number}): reference photo`);
+    reference.image.src = card.el.dataset.photo;
+    reference.note.value = "";
+    reference.note.classList.remove("invalid");
+    reference.outcome.textContent = "";
+    reference.dialog.show();
+  }
+
+  async function decideReference(decision) {
+    const card = reference.card;
+    if (!card) return;
+    if (decision === "reject" && !reference.note.value.trim()) {
+      reference.note.classList.add("invalid");
+      reference.note.focus();
+      return;
+    }
+    const body = new URLSearchParams({ decision, note: reference.note.value });
+    let response;
+    try {
+      response = await fetch(card.el.dataset.reference, {
+        method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": csrf }, body,
+      });
+    } catch (error) {
+      reference.outcome.textContent = "not saved: the server could not be reached";
+      return;
+    }
+    const answer = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      reference.outcome.textContent = "not saved: " + (answer.detail || response.status);
+      return;
+    }
+    showUnconfirmed(card, false);
+    if (decision === "reject") {
+      setPhoto(card, "");
+      card.identityBadge.hidden = false;
+      setText(card.identityBadge, "photo rejected: not checked");
+      setTone(card.identityBadge, "bad");
+    }
+    reference.dialog.close();
+    reference.card = null;
+    flash(card.el);
+  }
+
   // ---- live connection -----------------------------------------------------------------
   async function pages(url, each) {
     while (url) {
@@ -611,9 +716,13 @@ window.Risk = {
       if (!card) return;
       const attendance = session.attendance;
       if (attendance) {
+        const reference = session.reference;
         showCheckIn({
           session: session.id, checked_in_at: attendance.checked_in_at,
-          verified: attendance.verified, has_reference: Boolean(card.el.dataset.photo),
+          verified: attendance.verified,
+          has_reference: reference !== undefined ? Boolean(reference) : Boolean(card.el.dataset.photo),
+          reference_photo_url: reference ? reference.photo_url : undefined,
+          reference_unconfirmed: reference ? !reference.confirmed : undefined,
         });
       }
       if (session.status === "finished") showFinished({ session: session.id, finished_at: session.finished_at });
@@ -666,6 +775,7 @@ window.Risk = {
       if (!node) return;
       const card = cards.get(Number(node.dataset.session));
       if (event.target.closest(".look-now")) openLook(card);
+      else if (event.target.closest(".review-reference")) openReference(card);
       else if (event.target.closest(".open-flags")) showGroup(card.id);
     });
 
@@ -686,9 +796,15 @@ window.Risk = {
     });
 
     look.dialog.querySelector(".close").addEventListener("click", closeLook);
+    reference.dialog.querySelector(".close").addEventListener("click", () => reference.dialog.close());
+    reference.dialog.addEventListener("click", (event) => {
+      const button = event.target.closest("button[data-decision]");
+      if (button) decideReference(button.dataset.decision);
+    });
 
     document.addEventListener("keydown", (event) => {
       const target = event.target;
+      if (target.closest("#reference-review")) return;
       if (target.classList.contains("note")) {
         if (event.key === "Escape" || event.key === "Enter") target.blur();
         return;

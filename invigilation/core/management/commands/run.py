@@ -46,7 +46,6 @@ class Command(BaseCommand):
             # The console shows warnings and errors, not a line per frame; LOG_LEVEL=INFO
             # brings those back.
             "LOG_LEVEL": os.environ.get("LOG_LEVEL") or "WARNING",
-            "DEMO_SELF_ENROL": "false" if no_demo else "true",
         }
         children = [
             self._spawn("celery", [
