@@ -225,7 +225,11 @@ def _flag(session: ExamSession, event: RuleEvent, jpeg: bytes | None, result) ->
         message=event.message[:255],
         evidence=evidence,
         raised_at=dt.datetime.fromtimestamp(event.at, tz=dt.UTC),
-        snapshot=annotated_snapshot(jpeg, result) if jpeg else None,
+        snapshot=(
+            annotated_snapshot(jpeg, result, suspect=event.kind == Flag.Kind.IDENTITY_MISMATCH)
+            if jpeg
+            else None
+        ),
     )
 
 
@@ -240,11 +244,12 @@ def _roster_student(session: ExamSession, label: str) -> dict:
     return {"label": label}  # the student left the exam since: the label is all there is
 
 
-def annotated_snapshot(jpeg: bytes, result: vision.FrameAnalysis) -> bytes:
-    """The frame with each face boxed: green for the enrolled student, red otherwise."""
+def annotated_snapshot(jpeg: bytes, result: vision.FrameAnalysis, suspect: bool = False) -> bytes:
+    """The frame with each face boxed: green for the enrolled student, red otherwise
+    (`suspect`: an identity flag, judged over the session, not by this frame's photo match)."""
     image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
     for face in result.faces:
-        mismatch = face.identity is not None and not face.identity.is_match
+        mismatch = suspect or (face.identity is not None and not face.identity.is_match)
         colour = (40, 40, 220) if mismatch or result.face_count > 1 else (60, 180, 60)
         left, top, right, bottom = face.box
         cv2.rectangle(image, (left, top), (right, bottom), colour, 2)

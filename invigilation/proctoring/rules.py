@@ -300,6 +300,9 @@ class SessionRules:
                 "evidence": round(test.score, 2),
                 "distance": round(test.mean_distance, 4),
                 "judged_against": "session" if anchored else "enrolment photo",
+                # This check's distances to each reference (the mean above is what was judged).
+                "enrolment_distance": frame.identity_distance,
+                "anchor_distance": frame.anchor_distance,
                 "p_impostor": round(p_impostor, 3),
                 "matches": matches,
                 "frame": _frame_summary(frame),
