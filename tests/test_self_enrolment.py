@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from PIL import Image
 
 from invigilation.audit.models import AccessEvent
@@ -14,6 +15,8 @@ from invigilation.core.demo import ensure_demo_data
 from invigilation.exams.forms import ExamForm
 from invigilation.exams.models import Exam
 from invigilation.exams.services import check_in
+from invigilation.proctoring.analysis import anchor_for
+from invigilation.proctoring.models import CheckInAttempt
 from invigilation.students.models import EnrolmentPhoto
 from invigilation.students.selectors import reference_photos
 from invigilation.students.services import (
@@ -153,6 +156,11 @@ def test_the_dashboard_shows_the_unconfirmed_photo_and_the_invigilator_approves_
 
 def test_rejecting_deletes_the_photo_and_needs_a_note(client, invigilator, exam, enrolled):
     session, photo = enrolled
+    # The check-in that made the photo also anchored the session to the same face.
+    CheckInAttempt.objects.create(
+        session=session, attempted_at=timezone.now(), outcome="no_reference", message="m",
+        anchor=b"\0" * 512,
+    )  # fmt: skip
     client.force_login(invigilator)
     url = reverse("dashboard:reference-decision", args=[exam.pk, session.pk])
     response = client.post(url, {"decision": "reject", "note": ""})
@@ -164,6 +172,7 @@ def test_rejecting_deletes_the_photo_and_needs_a_note(client, invigilator, exam,
     event = AccessEvent.objects.get(action="erased", student=session.student)
     assert "a friend, not Ada" in event.detail
     assert reference_photos(student_ids=[session.student_id]) == {}
+    assert anchor_for(session) is None  # nor is the face the session's reference any more
 
 
 def test_only_the_exams_invigilators_and_admins_decide(

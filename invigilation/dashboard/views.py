@@ -28,6 +28,7 @@ from invigilation.exams.selectors import exam_overview, visible_exam_or_404
 from invigilation.proctoring import frames
 from invigilation.proctoring.models import CheckInAttempt
 from invigilation.proctoring.rules import RuleSettings
+from invigilation.proctoring.services import forget_anchor
 from invigilation.students.selectors import unconfirmed_reference
 from invigilation.students.services import ReferenceRefused, confirm_reference, reject_reference
 
@@ -112,6 +113,7 @@ def reference_decision(request: HttpRequest, exam_id: int, session_id: int) -> J
                 action = Action.VIEWED
             else:
                 reject_reference(photo=photo, user=request.user, note=note)
+                forget_anchor(session=session)
                 action = Action.ERASED
         except ReferenceRefused as exc:
             return JsonResponse({"detail": str(exc)}, status=400)

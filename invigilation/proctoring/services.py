@@ -12,7 +12,7 @@ from django.utils import timezone
 from invigilation.core import async_bridge
 from invigilation.exams.models import Attendance, ExamSession
 from invigilation.proctoring.groups import exam_group
-from invigilation.proctoring.models import Flag, FlagReview
+from invigilation.proctoring.models import CheckInAttempt, Flag, FlagReview
 
 
 def raise_flag(
@@ -116,3 +116,9 @@ def push_finished(*, session: ExamSession) -> None:
 
 def push_event(*, exam_id: int, event: dict[str, Any]) -> None:
     async_bridge.run(get_channel_layer().group_send(exam_group(exam_id), event))
+
+
+def forget_anchor(*, session: ExamSession) -> int:
+    """The session's check-in faces stop being its reference (an invigilator rejected the
+    self-enrolled photo they came with: the face is not known to be the student's)."""
+    return CheckInAttempt.objects.filter(session=session, anchor__isnull=False).update(anchor=None)
