@@ -107,3 +107,17 @@ async def test_check_ins_and_finishes_reach_the_exams_dashboards(invigilator, se
     })  # fmt: skip
     assert await communicator.receive_nothing(timeout=0.5)
     await communicator.disconnect()
+
+
+async def test_reference_photo_decisions_reach_the_exams_dashboards(invigilator, sessions):
+    from invigilation.proctoring.services import push_reference
+
+    session = sessions["S001"]
+    communicator, connected = await connect(invigilator, session.exam_id)
+    assert connected
+    await sync_to_async(push_reference)(session=session, photo_url=None, unconfirmed=False)
+    message = await communicator.receive_json_from(timeout=5)
+    assert message == {
+        "type": "reference",
+        "reference": {"session": session.pk, "photo_url": None, "unconfirmed": False},
+    }

@@ -12,6 +12,7 @@ from PIL import Image
 
 from invigilation.audit.models import AccessEvent
 from invigilation.core.demo import ensure_demo_data
+from invigilation.dashboard import views as dashboard_views
 from invigilation.exams.forms import ExamForm
 from invigilation.exams.models import Exam
 from invigilation.exams.services import check_in
@@ -128,7 +129,7 @@ def dashboard(client, exam) -> str:
 
 
 def test_the_dashboard_shows_the_unconfirmed_photo_and_the_invigilator_approves_it(
-    client, invigilator, exam, enrolled
+    client, invigilator, exam, enrolled, monkeypatch, django_capture_on_commit_callbacks
 ):
     session, photo = enrolled
     client.force_login(invigilator)
@@ -143,8 +144,13 @@ def test_the_dashboard_shows_the_unconfirmed_photo_and_the_invigilator_approves_
         "awaiting_approval": {"id": photo.pk, "url": reverse("students:photo", args=[photo.pk])},
     }
     assert client.put(url).status_code == 405
-    response = client.post(url, {"decision": "confirm"})
+    pushed = []
+    monkeypatch.setattr(dashboard_views, "push_reference", lambda **kw: pushed.append(kw))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"decision": "confirm"})
     assert response.status_code == 200 and response.json()["confirmed"] is True
+    photo_url = reverse("students:photo", args=[photo.pk])
+    assert pushed == [{"session": session, "photo_url": photo_url, "unconfirmed": False}]
     assert client.get(url).json()["awaiting_approval"] is None
     photo.refresh_from_db()
     assert photo.confirmed_by == invigilator

@@ -28,7 +28,7 @@ from invigilation.exams.selectors import exam_overview, visible_exam_or_404
 from invigilation.proctoring import frames
 from invigilation.proctoring.models import CheckInAttempt
 from invigilation.proctoring.rules import RuleSettings
-from invigilation.proctoring.services import forget_anchor
+from invigilation.proctoring.services import forget_anchor, push_reference
 from invigilation.students.selectors import unconfirmed_reference
 from invigilation.students.services import ReferenceRefused, confirm_reference, reject_reference
 
@@ -120,6 +120,10 @@ def reference_decision(request: HttpRequest, exam_id: int, session_id: int) -> J
         # The audit log has no "confirmed" action: the decision is in the detail.
         record_access(request=request, action=action, what=What.ENROLMENT_PHOTO, exam=exam,
                       student=session.student, detail=detail)  # fmt: skip
+        photo_url = reverse("students:photo", args=[photo.pk]) if decision == "confirm" else None
+        transaction.on_commit(
+            lambda: push_reference(session=session, photo_url=photo_url, unconfirmed=False)
+        )
     return JsonResponse(
         {"session": session.pk, "decision": decision, "photo": photo.pk if decision == "confirm"
          else None, "confirmed": decision == "confirm"}

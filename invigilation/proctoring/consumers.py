@@ -6,8 +6,8 @@ from invigilation.proctoring.groups import exam_group
 
 
 class ExamAlertsConsumer(AsyncJsonWebsocketConsumer):
-    """Pushes an exam's flags, reviews, student statuses, check-ins and finishes to a staff
-    user allowed to watch that exam."""
+    """Pushes an exam's flags, reviews, student statuses, check-ins, reference-photo decisions
+    and finishes to a staff user allowed to watch that exam."""
 
     async def connect(self) -> None:
         exam_id = self.scope["url_route"]["kwargs"]["exam_id"]
@@ -33,6 +33,9 @@ class ExamAlertsConsumer(AsyncJsonWebsocketConsumer):
 
     async def session_checked_in(self, event: dict) -> None:
         await self.send_json({"type": "check_in", "check_in": event["check_in"]})
+
+    async def session_reference(self, event: dict) -> None:
+        await self.send_json({"type": "reference", "reference": event["reference"]})
 
     async def session_finished(self, event: dict) -> None:
         await self.send_json({"type": "finished", "session": event["session"]})

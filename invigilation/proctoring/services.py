@@ -109,6 +109,13 @@ def push_check_in(
                event={"type": "session.checked_in", "check_in": check_in})  # fmt: skip
 
 
+def push_reference(*, session: ExamSession, photo_url: str | None, unconfirmed: bool) -> None:
+    """A self-enrolled reference photo approved (`unconfirmed` False) or rejected (no photo
+    left): every dashboard of the exam updates the student's card."""
+    reference = {"session": session.pk, "photo_url": photo_url, "unconfirmed": unconfirmed}
+    push_event(exam_id=session.exam_id, event={"type": "session.reference", "reference": reference})
+
+
 def push_finished(*, session: ExamSession) -> None:
     finished = {"session": session.pk, "finished_at": session.finished_at.isoformat()}
     push_event(exam_id=session.exam_id, event={"type": "session.finished", "session": finished})

@@ -169,6 +169,14 @@ window.Risk = {
     gridChanged();
   }
 
+  function showReference(reference) {
+    // An invigilator approved (the photo stays) or rejected (no photo) a self-enrolled one.
+    const card = cards.get(reference.session);
+    if (!card) return;
+    setPhoto(card, reference.photo_url);
+    showUnconfirmed(card, reference.unconfirmed);
+  }
+
   function showFinished(session) {
     const card = cards.get(session.session);
     if (!card) return;
@@ -736,6 +744,7 @@ window.Risk = {
     else if (message.type === "status") showStatus(message.status);
     else if (message.type === "check_in") showCheckIn(message.check_in);
     else if (message.type === "finished") showFinished(message.session);
+    else if (message.type === "reference") showReference(message.reference);
   }
 
   function connect() {
