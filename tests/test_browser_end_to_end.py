@@ -50,8 +50,9 @@ def y4m_from_clip(
     return out
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def artifacts() -> Path:
+    """Emptied once per run: every test's screenshots stay side by side."""
     folder = Path(os.environ.get("E2E_ARTIFACTS", ROOT / "var" / "e2e-artifacts"))
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
