@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from invigilation.env import Rate
 from invigilation.exams.models import Attendance
-from invigilation.proctoring import ingest
+from invigilation.proctoring import check_in_assessment, ingest
 from invigilation.proctoring.models import FrameRecord
 
 pytestmark = pytest.mark.django_db
@@ -100,7 +100,7 @@ def test_a_check_that_fails_on_the_worker_says_so(sessions, monkeypatch):
     def broken(jpeg):
         raise RuntimeError("the detector fell over")
 
-    monkeypatch.setattr(ingest, "judge_system_check", broken)
+    monkeypatch.setattr(check_in_assessment, "assess_system_check", broken)
     body = check(sessions["S001"], np.full((240, 320, 3), 120, np.uint8)).json()
     assert body["status"] == "done" and body["error"] is True
     assert body["problems"] == ["The check could not be completed: try again."]

@@ -79,10 +79,12 @@ def process_latest_frame(
 def session_rules_state(session: ExamSession) -> Iterator[SessionRules]:
     """The session's rules with their state, saved back when the block ends without an
     error: a worker dying before its commit leaves the rules as they were, so the frame's
-    next delivery is observed once, not twice."""
+    next delivery is observed once, not twice. A session that has sent no frame yet has
+    nothing to keep (the stopped-stream timer looks at every running session)."""
     rules = session_rules(session.exam, frames.rules_state(session))
     yield rules
-    frames.save_rules_state(session, rules.state(), RULES_STATE_TTL)
+    if rules.last_frame_at is not None:
+        frames.save_rules_state(session, rules.state(), RULES_STATE_TTL)
 
 
 @contextmanager

@@ -1,9 +1,11 @@
-"""Judging a check-in burst (no Django): usable pictures, a live face, and whose face it is.
-The worker and the scenario evaluator both call `assess_check_in`."""
+"""Judging what the capture page sends before the exam (no Django), on a worker: a check-in
+burst (usable pictures, a live face, whose face it is; the scenario evaluator calls
+`assess_check_in` too) and a system check's frame."""
 
 from __future__ import annotations
 
 import statistics
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -81,6 +83,37 @@ PROBLEMS = {
     "several faces": "More than one face in view: sit alone in front of the camera.",
     "too dark": "Too dark: turn on a light in front of you (not behind you).",
 }
+
+
+def assess_system_check(jpeg: bytes) -> dict:
+    """Is one face visible, lit and sharp? Each problem with its plain fix. Nothing is
+    stored; the result goes back to the page."""
+    started = time.perf_counter()
+    try:
+        result = vision.analyse_frame(
+            jpeg, None, vision.Checks(identity=False, expression=False, gaze=False)
+        )
+    except vision.InvalidImage as exc:
+        problem = f"The picture could not be read ({exc}): run the check again."
+        return {"faces": 0, "brightness": 0.0, "sharpness": 0.0, "problems": [problem],
+                "server_ms": 0.0}  # fmt: skip
+    quality = result.quality
+    problems = []
+    if result.face_count == 0:
+        problems.append("No face found: sit facing the camera, with your whole face in view.")
+    elif result.face_count > 1:
+        problems.append(f"{result.face_count} faces found: sit alone in front of the camera.")
+    if quality.too_dark:
+        problems.append(PROBLEMS["too dark"])
+    if quality.blurred:
+        problems.append("Blurred: wipe the camera lens and keep still.")
+    return {
+        "faces": result.face_count,
+        "brightness": float(quality.brightness),
+        "sharpness": float(quality.sharpness),
+        "problems": problems,
+        "server_ms": round(1000 * (time.perf_counter() - started), 1),
+    }
 
 
 def _problem(result: vision.FrameAnalysis) -> str | None:

@@ -60,7 +60,12 @@ def evaluate(scenario: scenarios.Scenario, setup: Setup) -> dict:
 
 
 def _check_in(scenario, setup: Setup, enrolment) -> check_in_assessment.Assessment:
-    burst = [jpeg for _, jpeg in scenarios.frames([scenario.check_in], setup.burst_fps)]
+    return _assess_burst(scenario.check_in, setup, enrolment)
+
+
+def _assess_burst(segment: dict, setup: Setup, enrolment) -> check_in_assessment.Assessment:
+    """The check-in burst the camera would record of `segment`, judged as the worker does."""
+    burst = [jpeg for _, jpeg in scenarios.frames([segment], setup.burst_fps)]
     return check_in_assessment.assess_check_in(
         burst, enrolment=enrolment if enrolment.ok else None, check_liveness=setup.check_liveness
     )
@@ -81,10 +86,7 @@ def check_in_sweep(loaded: list[scenarios.Scenario], setup: Setup) -> dict:
         seconds = scenario.check_in["seconds"]
         for start in range(int(scenarios.clip_seconds(clip) - seconds) + 1):
             segment = {"video": clip, "start": float(start), "seconds": seconds}
-            burst = [jpeg for _, jpeg in scenarios.frames([segment], setup.burst_fps)]
-            assessment = check_in_assessment.assess_check_in(
-                burst, enrolment=enrolment, check_liveness=setup.check_liveness
-            )
+            assessment = _assess_burst(segment, setup, enrolment)
             outcomes.append({"clip": clip.name, "enrolment": [p.name for p in photos],
                              "start": start, "outcome": _reported_outcome(assessment.outcome),
                              "distance": assessment.distance})  # fmt: skip

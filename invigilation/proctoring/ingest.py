@@ -33,7 +33,7 @@ CHECK_IN_FIRST = "Check in first: run the identity check on your capture page."
 
 def accept_frame(*, session: ExamSession, jpeg: bytes) -> bool:
     """Validate and queue a frame; True when a new analysis task was queued for it."""
-    _check_session(session)
+    check_session_open(session)
     if session.status == ExamSession.Status.SCHEDULED:
         # Unchecked frames would raise flags for a student the report counts as absent.
         raise FrameRefused(409, CHECK_IN_FIRST)
@@ -49,10 +49,6 @@ def accept_frame(*, session: ExamSession, jpeg: bytes) -> bool:
 
 def check_session_open(session: ExamSession) -> None:
     """409 (FrameRefused) when the session is finished or its exam has not opened yet."""
-    _check_session(session)
-
-
-def _check_session(session: ExamSession) -> None:
     now = timezone.now()
     if session.status == ExamSession.Status.FINISHED:
         raise FrameRefused(409, "You have finished this exam: nothing more is sent.")
@@ -87,7 +83,7 @@ def accept_check_in(
 ) -> str:
     """Validate a check-in burst, keep it in Redis and queue its check on a worker (once the
     request's transaction commits); returns the burst's id, which the page polls."""
-    _check_session(session)
+    check_session_open(session)
     minimum, maximum = settings.CHECK_IN_BURST_MIN_FRAMES, settings.CHECK_IN_BURST_MAX_FRAMES
     if not minimum <= len(jpegs) <= maximum:
         raise FrameRefused(
@@ -112,44 +108,11 @@ def accept_check_in(
 
 def accept_system_check(*, session: ExamSession, jpeg: bytes) -> str:
     """Validate a system check's frame and queue it for a worker; returns the check's id."""
-    _check_session(session)
+    check_session_open(session)
     _check_jpeg(jpeg)
     check_id = bursts.store(session, bursts.SYSTEM_CHECK, [jpeg])
     transaction.on_commit(lambda: queue_check(system_check_frame, session.pk, check_id))
     return check_id
-
-
-def judge_system_check(jpeg: bytes) -> dict:
-    """On a worker: is one face visible, lit and sharp? Each problem with its plain fix.
-    Nothing is stored; the result goes back to the page."""
-    from invigilation import vision  # noqa: PLC0415 - worker side only: the face models
-
-    started = time.perf_counter()
-    try:
-        result = vision.analyse_frame(
-            jpeg, None, vision.Checks(identity=False, expression=False, gaze=False)
-        )
-    except vision.InvalidImage as exc:
-        problem = f"The picture could not be read ({exc}): run the check again."
-        return {"faces": 0, "brightness": 0.0, "sharpness": 0.0, "problems": [problem],
-                "server_ms": 0.0}  # fmt: skip
-    quality = result.quality
-    problems = []
-    if result.face_count == 0:
-        problems.append("No face found: sit facing the camera, with your whole face in view.")
-    elif result.face_count > 1:
-        problems.append(f"{result.face_count} faces found: sit alone in front of the camera.")
-    if quality.too_dark:
-        problems.append("Too dark: turn on a light in front of you (not behind you).")
-    if quality.blurred:
-        problems.append("Blurred: wipe the camera lens and keep still.")
-    return {
-        "faces": result.face_count,
-        "brightness": float(quality.brightness),
-        "sharpness": float(quality.sharpness),
-        "problems": problems,
-        "server_ms": round(1000 * (time.perf_counter() - started), 1),
-    }
 
 
 def finish(*, session: ExamSession) -> ExamSession:

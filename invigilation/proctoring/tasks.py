@@ -113,14 +113,14 @@ def check_in_burst(self, session_id: int, burst_id: str) -> None:
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def system_check_frame(self, session_id: int, check_id: str) -> None:
     """A system check's frame: one face, lit, sharp? Nothing is stored but the result."""
-    from invigilation.proctoring import ingest  # noqa: PLC0415
+    from invigilation.proctoring import check_in_assessment  # noqa: PLC0415 - worker side only
 
     stored = bursts.load(bursts.SYSTEM_CHECK, check_id)
     if stored is None:
         bursts.fail(bursts.SYSTEM_CHECK, check_id)
         return
     try:
-        checked = ingest.judge_system_check(stored[0][0])
+        checked = check_in_assessment.assess_system_check(stored[0][0])
     except Exception:
         log.exception("system check %s of session %s failed", check_id, session_id)
         bursts.fail(bursts.SYSTEM_CHECK, check_id)

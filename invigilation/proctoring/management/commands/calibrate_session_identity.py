@@ -4,7 +4,6 @@ anchor's distance model (identity.SESSION_MODEL)."""
 import json
 from pathlib import Path
 
-import cv2
 import numpy as np
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
@@ -45,22 +44,15 @@ class Command(BaseCommand):
 
 def _faces(clip: Path) -> list[tuple[float, np.ndarray]]:
     """(time, embedding) of the single face in each sampled frame of the clip, as sent."""
-    segment = {"video": clip, "seconds": _duration(clip)}
+    segment = {"video": clip, "seconds": scenarios.clip_seconds(clip)}
+    checks = vision.Checks(expression=False, gaze=False, quality=False, embed=True)
     out = []
     frames = list(scenarios.frames([segment], 1 / FRAME_STEP))
     for at, jpeg in tqdm(frames, desc=clip.stem, unit="frame"):
-        checks = vision.Checks(expression=False, gaze=False, quality=False, embed=True)
         result = vision.analyse_frame(jpeg, None, checks)
         if result.face_count == 1:
             out.append((at, result.faces[0].embedding))
     return out
-
-
-def _duration(clip: Path) -> float:
-    capture = cv2.VideoCapture(str(clip))
-    seconds = capture.get(cv2.CAP_PROP_FRAME_COUNT) / (capture.get(cv2.CAP_PROP_FPS) or 30.0)
-    capture.release()
-    return seconds
 
 
 def _distances(faces: dict) -> tuple[dict, dict]:
