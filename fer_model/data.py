@@ -21,6 +21,8 @@ USAGES: tuple[str, ...] = ("Training", "PublicTest", "PrivateTest")
 IMAGE_SIZE = 48
 N_PIXELS = IMAGE_SIZE * IMAGE_SIZE
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
+# Where the training and evaluation commands look by default (relative to the repository root).
+DEFAULT_CSV = "../shared/data/fer2013/fer2013-train-publictest.csv.gz"
 CACHE_DIR = Path(os.environ.get("FER_CACHE_DIR", Path.home() / ".cache" / "fer_model"))
 
 # A face cropper takes a grey uint8 image and returns the face region, or None if no face.

@@ -15,21 +15,27 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from .covpool import CovPool
+from .options import option
 
 MODEL_NAMES = ("baseline", "covpool", "resnet", "rescov")
 
 
 @dataclass
 class ModelConfig:
-    name: str = "rescov"
-    stem: int = 16  # channels of the full-resolution stem conv (residual nets)
-    widths: tuple[int, ...] = (32, 64, 128)  # one stage per width, each halves the resolution
-    blocks: tuple[int, ...] = (1, 1, 1)  # residual blocks per stage (residual nets)
-    fc_layers: int = 1  # 1 = linear classifier; more adds hidden FC+ReLU layers
+    """The architecture, saved in every checkpoint. `option()` fields are also options of
+    `python -m fer_model train`, where an option not given keeps `default_config(name)`'s value."""
+
+    name: str = option("rescov", "architecture", flag="--model", choices=MODEL_NAMES)
+    stem: int = option(16, "channels of the full-resolution stem conv (residual nets)")
+    widths: tuple[int, ...] = option(
+        (32, 64, 128), "conv widths, one stage each (halving the resolution), e.g. 32,64,128"
+    )
+    blocks: tuple[int, ...] = option((1, 1, 1), "residual blocks per stage, e.g. 1,1,1")
+    fc_layers: int = option(1, "1 = linear classifier; more adds hidden FC+ReLU layers")
     fc_hidden: int = 256
-    cov_channels: int = 32  # 1x1 reduction before covariance pooling
+    cov_channels: int = option(32, "1x1 reduction before covariance pooling")
     ns_iters: int = 5
-    dropout: float = 0.3
+    dropout: float = option(0.3, "dropout before each fully connected layer")
     num_classes: int = 7
     input_size: int = 44  # square crop taken from the 48x48 face
 

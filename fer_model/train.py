@@ -20,36 +20,57 @@ from tqdm import tqdm
 from .augment import AugmentConfig, augment, center_crop, to_input
 from .batchnorm import recalibrate_batchnorm
 from .checkpoint import atomic_save, load_checkpoint, make_checkpoint
-from .data import FaceDataset, load_dataset
+from .data import DEFAULT_CSV, FaceDataset, load_dataset
 from .models import ModelConfig, build_model, count_params, deepen
+from .options import option
 from .predict import FERPredictor
 
 
 @dataclass
 class TrainConfig:
-    data: str = ""
-    out_dir: str = "runs/default"
-    epochs: int = 40
-    batch_size: int = 128
-    optimizer: str = "sgd"  # "sgd" (Nesterov momentum 0.9) or "adamw"
-    lr: float = 0.02  # peak LR of warm-up + cosine (sgd at 0.1 stalled at chance; adamw: ~2e-3)
-    lr_schedule: str = "cosine"  # or "constant" after warm-up: diverse epochs for averaging
-    weight_decay: float = 5e-4  # adamw (decoupled): ~0.05
-    label_smoothing: float = 0.1
-    mixup: float = 0.0  # Beta(alpha, alpha) mixup; 0 disables
-    teacher: str = ""  # checkpoint whose ten-crop TTA probabilities are soft targets
-    distill_alpha: float = 0.5  # weight of the teacher's probabilities in the target
-    seed: int = 0
-    threads: int = 2
-    limit: int = 0  # use only the first N rows of each split (smoke runs)
-    init_from: str = ""  # warm start: weights only, fresh schedule
-    deepen_to: tuple[int, ...] = ()  # with init_from: blocks per stage to grow to (models.deepen)
-    time_budget_min: float = 0.0  # >0: the LR schedule also follows wall time (LRSchedule)
+    """Training hyper-parameters, saved in every checkpoint. `option()` fields are also the
+    options of `python -m fer_model train` (fer_model/options.py builds them from here)."""
+
+    data: str = option(DEFAULT_CSV, "FER2013-layout CSV (.csv or .csv.gz)")
+    out_dir: str = option("runs/default", "run folder", flag="--out")
+    epochs: int = option(40, "epochs the LR schedule spans")
+    batch_size: int = option(128, "faces per step")
+    optimizer: str = option("sgd", "sgd (Nesterov momentum 0.9) or adamw", choices=("sgd", "adamw"))
+    # sgd at 0.1 stalled at chance
+    lr: float = option(0.02, "peak LR (warm-up + cosine); adamw ~2e-3")
+    lr_schedule: str = option(
+        "cosine",
+        "after warm-up: cosine decay, or constant (SWA-style: `average` the epochs)",
+        choices=("cosine", "constant"),
+    )
+    weight_decay: float = option(5e-4, "decoupled for adamw: ~0.05 there")
+    label_smoothing: float = option(0.1, "label smoothing of the one-hot targets")
+    mixup: float = option(0.0, "mixup Beta(alpha, alpha) alpha; 0 = off")
+    teacher: str = option("", "distil from this checkpoint's ten-crop TTA probabilities")
+    distill_alpha: float = option(0.5, "teacher's share of the soft target")
+    seed: int = option(0, "random seed (shuffling, augmentation, initialisation)")
+    threads: int = option(2, "intra-op threads (at most; see adapt_threads)")
+    limit: int = option(0, "first N rows per split (smoke runs)")
+    init_from: str = option("", "warm start from a checkpoint (weights only, new schedule)")
+    deepen_to: tuple[int, ...] = option(
+        (), "with --init-from: grow a residual net to these blocks per stage, e.g. 1,2,2"
+    )
+    time_budget_min: float = option(
+        0.0,
+        "minutes; the LR schedule also follows wall time so the run ends on time (LRSchedule)",
+        flag="--time-budget",
+    )
     adapt_threads: bool = True  # ThreadTuner: 1 or `threads` threads, whichever is faster now
     channels_last: bool = True  # measured ~25% faster training on this CPU
     snapshot_epochs: tuple[int, ...] = ()  # keep best-so-far as best-e<N>.pt after epoch N
-    calibrate_bn: int = 8192  # faces to re-estimate BN on before each evaluation; 0: keep EMA
-    save_epochs: bool = False  # keep each epoch's weights as epochs/e<N>.pt (fer_model.average)
+    calibrate_bn: int = option(
+        8192,
+        "training faces to re-estimate BatchNorm statistics on before each evaluation "
+        "(0: evaluate with the training averages)",
+    )
+    save_epochs: bool = option(
+        False, "also keep each epoch's weights as <out>/epochs/e<N>.pt (for `average`)"
+    )
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
 

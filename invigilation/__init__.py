@@ -1,3 +1,3 @@
-from invigilation.celery import app as celery_app
-
-__all__ = ["celery_app"]
+"""The exam invigilation product. Importing this package loads nothing: the Django-free
+packages beneath it (`vision`, `decisions`, `scenarios`) stay importable without Django or
+Celery; Django processes load the Celery app when the `core` app is ready."""

@@ -14,6 +14,8 @@ from invigilation.proctoring.api import (
     SystemCheckResultView,
     SystemCheckView,
 )
+from invigilation.reports.api import ExamReportView
+from invigilation.retention.api import ErasureView, PersonalDataView
 from invigilation.students.api import StudentViewSet
 
 router = DefaultRouter()
@@ -24,6 +26,13 @@ router.register("flags", FlagViewSet, basename="flag")
 router.register("audit", AccessEventViewSet, basename="access-event")
 
 urlpatterns = [
+    path("exams/<int:exam_id>/report/", ExamReportView.as_view(), name="exam-report"),
+    path(
+        "students/<int:student_id>/personal-data/",
+        PersonalDataView.as_view(),
+        name="student-personal-data",
+    ),
+    path("students/<int:student_id>/erase/", ErasureView.as_view(), name="student-erase"),
     path("", include(router.urls)),
     path("auth/token/", ObtainAuthTokenView.as_view(), name="api-token"),
     path("me/session/", StudentSessionView.as_view(), name="student-session"),

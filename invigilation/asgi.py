@@ -1,6 +1,6 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels routing.
 
-Every HTTP request passes the body limits before Django (invigilation/core/body_limits.py).
+Every HTTP request passes the body limits before Django (invigilation/server/body_limits.py).
 """
 
 import os
@@ -15,8 +15,8 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from invigilation.core.body_limits import BodyLimitMiddleware  # noqa: E402
 from invigilation.routing import websocket_urlpatterns  # noqa: E402
+from invigilation.server.body_limits import BodyLimitMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "invigilation.retention",
     "invigilation.reports",
     "invigilation.invitations",
+    "invigilation.server",
 ]
 
 MIDDLEWARE = [
@@ -234,9 +235,12 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FRAME_MAX_BYTES = env_int("FRAME_MAX_BYTES", 1024 * 1024)
 FRAME_MAX_SIDE = env_int("FRAME_MAX_SIDE", 1280)
 FRAME_TTL_SECONDS = env_int("FRAME_TTL_SECONDS", 10)
-# Identity (face embedding, ~40 ms) is checked on every N-th analysed frame of a student;
-# detection, head pose and expression run on every frame. The identity rule counts checks.
+# Identity (the face embedding, the costliest check) runs on every IDENTITY_CHECK_EVERY-th
+# analysed frame of a student while the identity test holds evidence against them, on every
+# IDENTITY_CHECK_EVERY_CLEAR-th while it holds none, and on the first frame after one without a
+# face; detection, head pose and expression run on every frame.
 IDENTITY_CHECK_EVERY = env_int("IDENTITY_CHECK_EVERY", 3)
+IDENTITY_CHECK_EVERY_CLEAR = env_int("IDENTITY_CHECK_EVERY_CLEAR", 10)
 # Students may open the capture page and check in this long before the exam starts.
 CHECK_IN_OPENS_BEFORE = timedelta(minutes=env_int("CHECK_IN_OPENS_MINUTES", 30))
 # Expression analysis is restricted in some jurisdictions (e.g. the EU AI Act in education):
@@ -275,7 +279,7 @@ EMAIL_USE_SSL = _email.use_ssl
 EMAIL_TIMEOUT = _email.timeout
 
 # Request limits, applied by the web server before a body is buffered (see
-# invigilation/core/body_limits.py and web_server.py): the largest body of an ordinary request
+# invigilation/server/body_limits.py and web_server.py): the largest body of an ordinary request
 # (frames have FRAME_MAX_BYTES; staff uploads, once authenticated, PHOTO_ZIP_MAX_BYTES or
 # CSV_IMPORT_MAX_BYTES); seconds allowed for a request's headers, for any pause within a body,
 # for a whole body, and for a whole staff upload.

@@ -1,22 +1,14 @@
 """The audit log: who viewed or exported which student's data, append-only."""
 
-import io
-
 import pytest
 from django.urls import reverse
-from PIL import Image
+from helpers import jpeg
 
 from invigilation.audit.models import AccessEvent
 from invigilation.proctoring.services import raise_flag
 from invigilation.students.services import add_photo
 
 pytestmark = pytest.mark.django_db
-
-
-def jpeg() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (32, 24), (90, 120, 150)).save(buffer, "JPEG")
-    return buffer.getvalue()
 
 
 def events() -> list[tuple]:

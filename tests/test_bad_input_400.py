@@ -10,7 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from invigilation.core.api import MAX_JSON_DEPTH, content_disposition, json_depth
+from invigilation.core.api import MAX_JSON_DEPTH, json_depth
+from invigilation.core.downloads import content_disposition
 from invigilation.exams.models import Exam
 from invigilation.proctoring.services import raise_flag
 

@@ -10,7 +10,7 @@ from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 
 from invigilation.audit.models import AccessEvent
-from invigilation.core.api import content_disposition, csv_cell
+from invigilation.core.downloads import content_disposition, csv_cell
 
 pytestmark = pytest.mark.django_db
 

@@ -273,13 +273,13 @@ def test_a_burst_without_a_face_asks_to_try_again(sessions, run_now):
     assert verdict["outcome"] in ("unusable", "no_reference"), verdict
 
 
-# The web server's body limit for the check-in route (core/body_limits.py).
+# The web server's body limit for the check-in route (server/body_limits.py).
 
 
 def limit_for(length: int, authorization: bytes | None = None, method: str = "POST"):
     from asgiref.sync import async_to_sync
 
-    from invigilation.core import body_limits
+    from invigilation.server import body_limits
 
     headers = [(b"content-length", str(length).encode())]
     headers += [(b"authorization", authorization)] if authorization else []
@@ -290,7 +290,7 @@ def limit_for(length: int, authorization: bytes | None = None, method: str = "PO
 def test_a_burst_may_be_larger_than_a_frame_only_with_a_valid_session_token(
     sessions, settings, monkeypatch
 ):
-    from invigilation.core import body_limits
+    from invigilation.server import body_limits
 
     async def valid(token: str) -> bool:  # the database lookup, without a thread
         return token == sessions["S001"].token

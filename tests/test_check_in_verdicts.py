@@ -2,26 +2,19 @@
 flag after the last attempt, self-enrolment (the judging itself is faked here; the real one
 runs in test_check_in_worker.py and the scenario tests)."""
 
-import io
-
 import numpy as np
 import pytest
-from PIL import Image
+from helpers import jpeg
 
-from invigilation import vision
 from invigilation.exams.models import Attendance
-from invigilation.proctoring import analysis, check_in_assessment, check_ins
-from invigilation.proctoring.check_in_assessment import Assessment
+from invigilation.proctoring import check_ins, frame_processing
 from invigilation.proctoring.models import CheckInAttempt, Flag
+from invigilation.students import embeddings
 from invigilation.students.models import EnrolmentPhoto
+from invigilation.vision import check_in_assessment
+from invigilation.vision.check_in_assessment import Assessment
 
 pytestmark = pytest.mark.django_db
-
-
-def jpeg() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (64, 48), (120, 110, 100)).save(buffer, "JPEG")
-    return buffer.getvalue()
 
 
 BURST = [jpeg() for _ in range(8)]
@@ -54,7 +47,7 @@ def test_a_verified_burst_checks_in_and_becomes_the_sessions_anchor(sessions, ju
     assert Attendance.objects.get(session=ada).verified is True
     attempt = CheckInAttempt.objects.get(session=ada)
     assert attempt.snapshot and attempt.distance == 0.31
-    assert np.array_equal(analysis.anchor_for(ada), FACES)
+    assert np.array_equal(frame_processing.anchor_for(ada), FACES)
 
 
 def test_no_live_face_is_retried_then_flagged_and_the_exam_goes_on(sessions, judged, exam):
@@ -71,7 +64,7 @@ def test_no_live_face_is_retried_then_flagged_and_the_exam_goes_on(sessions, jud
     flag = Flag.objects.get(session=ada)
     assert (flag.kind, flag.evidence["phase"]) == ("liveness_failed", "check_in")
     assert flag.snapshot
-    assert analysis.anchor_for(ada) is None  # nothing unverified is ever the reference
+    assert frame_processing.anchor_for(ada) is None  # nothing unverified is ever the reference
     assert CheckInAttempt.objects.filter(session=ada).count() == 4
 
 
@@ -86,9 +79,9 @@ def test_with_self_enrolment_the_first_check_in_becomes_an_unconfirmed_reference
     assert verdict.outcome == "no_reference" and "reference photo" in verdict.message
     photo = EnrolmentPhoto.objects.get(student=ada.student)
     assert photo.source == "check_in" and photo.confirmed_at is None
-    stored = vision.embeddings_from_bytes(photo.embedding)
+    stored = embeddings.from_bytes(photo.embedding)
     assert np.allclose(stored, FACES.mean(axis=0))
-    assert analysis.anchor_for(ada) is not None
+    assert frame_processing.anchor_for(ada) is not None
 
 
 def test_without_self_enrolment_no_photo_is_made(sessions, judged):

@@ -6,7 +6,7 @@ import io
 import pytest
 from django.urls import reverse
 
-from invigilation.core.api import csv_cell
+from invigilation.core.downloads import csv_cell
 from invigilation.proctoring.services import raise_flag, review_flag
 
 pytestmark = pytest.mark.django_db

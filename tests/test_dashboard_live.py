@@ -2,7 +2,6 @@
 from a live test server; the exam's WebSocket is played by the test (Playwright's WebSocket
 routing), which pushes the messages the consumer sends (tests/test_alerts_consumer.py)."""
 
-import io
 import json
 import re
 import time
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.files.base import ContentFile
-from PIL import Image
+from helpers import jpeg
 
 from invigilation.exams.models import Attendance, ExamSession
 from invigilation.exams.services import check_in
@@ -31,12 +30,6 @@ expect = sync_api.expect
 
 AT = datetime(2026, 3, 2, 13, 10, 9, tzinfo=UTC)
 CALIBRATED = {"distance": 0.712, "p_impostor": 0.934, "frame": {"identity_distance": 0.7}}
-
-
-def jpeg(colour=(30, 160, 60), size=(160, 120)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, colour).save(buffer, "JPEG")
-    return buffer.getvalue()
 
 
 def reference_photo(student) -> EnrolmentPhoto:

@@ -78,7 +78,7 @@ def test_a_server_whose_postgresql_is_unreachable_answers_503(tmp_path, redis_ur
     }
     log = tmp_path / "web.log"
     server = subprocess.Popen(
-        [sys.executable, "-m", "invigilation.core.web_server", "--port", str(port)],
+        [sys.executable, "-m", "invigilation.server.web_server", "--port", str(port)],
         cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from invigilation.proctoring import evaluation, scenarios
+from invigilation import scenarios
+from invigilation.scenarios import evaluation
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 SHARED_PREFIX = "../../../shared/data/"

@@ -33,10 +33,10 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
-from invigilation.accounts.authentication import ExamSessionTokenAuthentication
 from invigilation.accounts.permissions import CanReadAuditLog, IsExamAdmin
 from invigilation.asgi import application
 from invigilation.audit.models import AccessEvent
+from invigilation.exams.authentication import ExamSessionTokenAuthentication
 from invigilation.exams.models import Exam
 from invigilation.exams.services import check_in
 from invigilation.proctoring import frames, ingest

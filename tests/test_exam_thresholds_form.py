@@ -8,8 +8,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from invigilation.decisions.rules import RuleSettings
 from invigilation.exams.models import Exam
-from invigilation.proctoring.rules import RuleSettings
 
 pytestmark = pytest.mark.django_db
 

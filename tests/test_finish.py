@@ -1,6 +1,5 @@
 """A student finishes the exam (or the exam ends): no flag after it, frames refused."""
 
-import io
 import time
 from datetime import timedelta
 
@@ -9,13 +8,14 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.urls import reverse
 from django.utils import timezone
-from PIL import Image
+from helpers import jpeg
 from rest_framework.test import APIClient
 
+from invigilation.decisions.rules import FrameResult, SessionRules
 from invigilation.exams.models import ExamSession
 from invigilation.exams.services import check_in
 from invigilation.proctoring import frames
-from invigilation.proctoring.analysis import (
+from invigilation.proctoring.frame_processing import (
     finish_ended_sessions,
     flag_stopped_streams,
     process_latest_frame,
@@ -23,7 +23,6 @@ from invigilation.proctoring.analysis import (
 )
 from invigilation.proctoring.groups import exam_group
 from invigilation.proctoring.models import Flag, FrameRecord
-from invigilation.proctoring.rules import FrameResult, SessionRules
 
 pytestmark = pytest.mark.django_db
 
@@ -32,12 +31,6 @@ def student(session: ExamSession) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Session {session.token}")
     return client
-
-
-def jpeg() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (320, 240), (120, 120, 120)).save(buffer, "JPEG")
-    return buffer.getvalue()
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from django.db import OperationalError
 from PIL import Image
 
 from invigilation import vision
-from invigilation.proctoring import analysis, frames
-from invigilation.proctoring.analysis import process_latest_frame
+from invigilation.proctoring import frame_processing, frames
+from invigilation.proctoring.frame_processing import process_latest_frame
 from invigilation.proctoring.models import FrameRecord
 from invigilation.proctoring.tasks import analyse_latest_frame
 
@@ -57,7 +57,7 @@ def test_a_database_error_while_persisting_counts_the_frame_as_failed(session, m
     def database_down(*args, **kwargs):
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(analysis, "_record", database_down)
+    monkeypatch.setattr(frame_processing, "_record", database_down)
     with pytest.raises(OperationalError):
         process_latest_frame(session_id=session.pk, claim="task-2")
     assert counts(session) == (0, 0, 1)

@@ -7,7 +7,7 @@ import cv2
 import pytest
 
 from invigilation.proctoring import frames
-from invigilation.proctoring.analysis import process_latest_frame
+from invigilation.proctoring.frame_processing import process_latest_frame
 from invigilation.proctoring.models import Flag, FrameRecord
 from invigilation.proctoring.tasks import analyse_latest_frame
 from invigilation.students.services import add_photo
@@ -37,7 +37,7 @@ def clip(shared_data) -> list[bytes]:
 
 @pytest.fixture
 def session(sessions, settings):
-    settings.IDENTITY_CHECK_EVERY = 1
+    settings.IDENTITY_CHECK_EVERY = settings.IDENTITY_CHECK_EVERY_CLEAR = 1
     return sessions["S001"]
 
 
@@ -92,7 +92,7 @@ def test_the_celery_task_analyses_the_waiting_frame(session, clip):
 
 
 def test_identity_is_checked_on_every_nth_frame(session, clip, shared_data, settings):
-    settings.IDENTITY_CHECK_EVERY = 2
+    settings.IDENTITY_CHECK_EVERY = settings.IDENTITY_CHECK_EVERY_CLEAR = 2
     add_photo(student=session.student, data=clip[4], check_inline=True)
     records = feed(session, clip[:4])
     assert [r.identity_match for r in records] == [True, None, True, None]

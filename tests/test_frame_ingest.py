@@ -1,11 +1,10 @@
-import io
 import time
 from datetime import timedelta
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-from PIL import Image
+from helpers import jpeg
 from rest_framework.test import APIClient
 
 from invigilation.exams.models import ExamSession
@@ -14,12 +13,6 @@ from invigilation.proctoring import frames
 from invigilation.proctoring.tasks import analyse_latest_frame
 
 pytestmark = pytest.mark.django_db
-
-
-def jpeg(size=(640, 480), colour=(90, 120, 150)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, colour).save(buffer, "JPEG")
-    return buffer.getvalue()
 
 
 @pytest.fixture

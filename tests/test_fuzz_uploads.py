@@ -24,7 +24,7 @@ from rest_framework.test import APIClient
 
 from invigilation.exams.services import check_in
 from invigilation.proctoring import frames
-from invigilation.proctoring.analysis import process_latest_frame
+from invigilation.proctoring.frame_processing import process_latest_frame
 from invigilation.proctoring.tasks import analyse_latest_frame
 from invigilation.students.models import EnrolmentPhoto, Student
 from invigilation.students.services import import_photos

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from invigilation.proctoring import identity
-from invigilation.proctoring.rules import FrameResult, RuleSettings, SessionRules
+from invigilation.decisions import identity
+from invigilation.decisions.rules import FrameResult, RuleSettings, SessionRules
 
 T0 = 1_700_000_000.0
 CHECK_EVERY = 3.0  # seconds between identity checks: every 3rd frame at 1 frame/s
@@ -115,3 +115,49 @@ def test_evidence_uses_the_nearest_reference_of_the_session():
     llr, distance = identity.evidence(identity.IdentityCheck(0.7, 0.3))
     assert distance == 0.3 and llr < 0
     assert identity.evidence(identity.IdentityCheck(None, None)) is None
+
+
+def schedule(rules: SessionRules, frames: list[FrameResult]) -> list[int]:
+    """The indices of the frames that got an identity check, frames fed as the worker does."""
+    due = []
+    for index, frame in enumerate(frames):
+        if rules.identity_due(index, every=3, every_clear=10):
+            due.append(index)
+        else:
+            frame = dataclasses.replace(frame, identity_distance=None, anchor_distance=None)
+        rules.observe(frame)
+    return due
+
+
+def stream(anchor_distances, face_counts=None) -> list[FrameResult]:
+    counts = face_counts or [1] * len(anchor_distances)
+    return [
+        FrameResult(
+            at=T0 + i,
+            face_count=n,
+            identity_distance=0.58 if n == 1 else None,
+            anchor_distance=d if n == 1 else None,
+            yaw=0.0,
+            pitch=0.0,
+        )  # fmt: skip
+        for i, (d, n) in enumerate(zip(anchor_distances, counts, strict=True))
+    ]
+
+
+def test_a_settled_student_is_checked_every_tenth_frame():
+    assert schedule(SessionRules(RuleSettings()), stream([0.28] * 40)) == [0, 10, 20, 30]
+
+
+def test_evidence_against_the_student_brings_back_the_calibrated_rate():
+    # From frame 20 a look-alike: the first check of them opens an episode; from then on every
+    # 3rd frame is checked, as the sequential test was calibrated, until it fires.
+    rules = SessionRules(RuleSettings())
+    due = schedule(rules, stream([0.28] * 20 + [0.55] * 20))
+    assert due[:4] == [0, 10, 20, 21] and all(i % 3 == 0 for i in due[3:])
+    assert rules.identity.fired
+
+
+def test_whoever_sits_down_after_an_empty_seat_is_checked_at_once():
+    counts = [1] * 12 + [0] * 3 + [1] * 5
+    due = schedule(SessionRules(RuleSettings()), stream([0.28] * 20, counts))
+    assert due == [0, 10, 13, 14, 15]  # 13 and 14 hold no face: nothing to embed

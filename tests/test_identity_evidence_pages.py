@@ -11,7 +11,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
-from PIL import Image
+from helpers import jpeg
 
 from invigilation.audit.models import AccessEvent
 from invigilation.exams.services import check_in
@@ -20,12 +20,6 @@ from invigilation.proctoring.services import raise_flag
 from invigilation.students.models import EnrolmentPhoto
 
 pytestmark = pytest.mark.django_db
-
-
-def jpeg(colour) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (160, 120), colour).save(buffer, "JPEG")
-    return buffer.getvalue()
 
 
 def reference(student, colour) -> EnrolmentPhoto:

@@ -7,7 +7,7 @@ import re
 import pytest
 from django.core.files.base import ContentFile
 from django.urls import reverse
-from PIL import Image
+from helpers import jpeg
 from pypdf import PdfReader
 
 from invigilation.audit.models import AccessEvent
@@ -18,12 +18,6 @@ from invigilation.students.models import EnrolmentPhoto
 pytestmark = pytest.mark.django_db
 
 CALIBRATED = {"distance": 0.712, "p_impostor": 0.934, "frame": {"identity_distance": 0.7}}
-
-
-def jpeg(colour: tuple[int, int, int]) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (160, 120), colour).save(buffer, "JPEG")
-    return buffer.getvalue()
 
 
 def reference_photo(student) -> EnrolmentPhoto:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from invigilation.proctoring import liveness
-from invigilation.proctoring.liveness import (
+from invigilation.decisions import liveness
+from invigilation.decisions.liveness import (
     LIVE_RESIDUAL,
     TRACK_MIN_SECONDS,
     affine_residual,
@@ -283,7 +283,7 @@ def test_the_module_imports_nothing_but_the_standard_library():
 
 
 def _exam_frames(make, seconds: int):
-    from invigilation.proctoring.rules import FrameResult
+    from invigilation.decisions.rules import FrameResult
 
     return [
         FrameResult(
@@ -299,7 +299,7 @@ def _exam_frames(make, seconds: int):
 
 
 def test_the_rule_flags_a_photo_left_in_view_once():
-    from invigilation.proctoring.rules import RuleSettings, SessionRules
+    from invigilation.decisions.rules import RuleSettings, SessionRules
 
     rules = SessionRules(RuleSettings(liveness_seconds=60), frame_interval=1.0)
     events = [e for f in _exam_frames(flat_photo, 240) for e in rules.observe(f)]
@@ -309,7 +309,7 @@ def test_the_rule_flags_a_photo_left_in_view_once():
 
 
 def test_the_rule_never_flags_a_live_face_and_can_be_switched_off():
-    from invigilation.proctoring.rules import RuleSettings, SessionRules
+    from invigilation.decisions.rules import RuleSettings, SessionRules
 
     # A head glancing 25 degrees aside now and then (about 17 are needed on this generic face).
     rules = SessionRules(RuleSettings(), frame_interval=1.0)

@@ -19,8 +19,8 @@ from invigilation.exams.services import check_in
 from invigilation.invitations.models import Invitation
 from invigilation.proctoring.models import Flag, FlagReview, FrameRecord
 from invigilation.proctoring.services import raise_flag, review_flag
+from invigilation.retention.privacy import export_student_data
 from invigilation.students.models import EnrolmentPhoto, Student
-from invigilation.students.privacy import export_student_data
 from invigilation.students.services import add_photo
 
 pytestmark = pytest.mark.django_db

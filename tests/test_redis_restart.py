@@ -27,6 +27,7 @@ from invigilation.proctoring.management.commands.simulate_student import clip_fr
 def _one_check_raises_a_flag(monkeypatch) -> None:
     """Every frame's identity is checked (set before the stack starts, so it reads it)."""
     monkeypatch.setenv("IDENTITY_CHECK_EVERY", "1")
+    monkeypatch.setenv("IDENTITY_CHECK_EVERY_CLEAR", "1")
 
 
 @pytest.fixture

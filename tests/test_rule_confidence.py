@@ -2,7 +2,7 @@
 
 import pytest
 
-from invigilation.proctoring.rules import (
+from invigilation.decisions.rules import (
     FrameResult,
     RuleSettings,
     SessionRules,

@@ -5,8 +5,8 @@ import json
 import sys
 from pathlib import Path
 
-from invigilation.proctoring import rules as rules_module
-from invigilation.proctoring.rules import FrameResult, RuleSettings, SessionRules
+from invigilation.decisions import rules as rules_module
+from invigilation.decisions.rules import FrameResult, RuleSettings, SessionRules
 
 T0 = 1_700_000_000.0
 STUDENT = {"face_count": 1, "identity_match": True, "identity_distance": 0.35, "yaw": 2.0,
@@ -158,8 +158,8 @@ def test_stream_stopped_is_flagged_once_per_gap():
     assert rules.check_stream(T0 + 70).kind == "stream_stopped"
 
 
-PURE = {"invigilation.proctoring.rules", "invigilation.proctoring.identity",
-        "invigilation.proctoring.liveness"}  # fmt: skip
+PURE = {"invigilation.decisions.rules", "invigilation.decisions.identity",
+        "invigilation.decisions.liveness"}  # fmt: skip
 
 
 def test_the_engine_imports_nothing_but_the_standard_library():
@@ -169,7 +169,7 @@ def test_the_engine_imports_nothing_but_the_standard_library():
         tree = ast.parse((root / (module.replace(".", "/") + ".py")).read_text())
         imported = set()
         for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module == "invigilation.proctoring":
+            if isinstance(node, ast.ImportFrom) and node.module == "invigilation.decisions":
                 imported |= {f"{node.module}.{alias.name}" for alias in node.names}
             elif isinstance(node, ast.Import | ast.ImportFrom):
                 names = [node.module] if isinstance(node, ast.ImportFrom) else []

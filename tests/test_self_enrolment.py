@@ -1,23 +1,22 @@
 """Self-enrolment at check-in: the exam option, the student's check-in frame as an
 unconfirmed reference photo, and the invigilator approving or rejecting it on the dashboard."""
 
-import io
 from array import array
 from pathlib import Path
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-from PIL import Image
+from helpers import jpeg
 
 from invigilation.audit.models import AccessEvent
-from invigilation.core.demo import ensure_demo_data
 from invigilation.dashboard import views as dashboard_views
 from invigilation.exams.forms import ExamForm
 from invigilation.exams.models import Exam
 from invigilation.exams.services import check_in
-from invigilation.proctoring.analysis import anchor_for
+from invigilation.proctoring.frame_processing import anchor_for
 from invigilation.proctoring.models import CheckInAttempt
+from invigilation.server.demo import ensure_demo_data
 from invigilation.students.models import EnrolmentPhoto
 from invigilation.students.selectors import reference_photos
 from invigilation.students.services import (
@@ -31,12 +30,6 @@ from invigilation.students.services import (
 pytestmark = pytest.mark.django_db
 
 EMBEDDING = array("f", [0.125] * 128).tobytes()
-
-
-def jpeg(colour=(120, 90, 60)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (160, 120), colour).save(buffer, "JPEG")
-    return buffer.getvalue()
 
 
 def no_models(image: bytes):

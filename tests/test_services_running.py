@@ -29,7 +29,7 @@ def stop(process: subprocess.Popen) -> int:
 def test_a_celery_worker_runs_tasks_sent_through_redis(redis_url, tmp_path):
     queue = f"test-{os.getpid()}"
     worker = start(
-        ["-m", "celery", "-A", "invigilation", "worker", "--pool", "solo", "-Q", queue,
+        ["-m", "celery", "-A", "invigilation.celery", "worker", "--pool", "solo", "-Q", queue,
          "--hostname", f"{queue}@%h", "--without-mingle", "--without-gossip"],
         {"REDIS_URL": redis_url}, tmp_path / "worker.log",
     )  # fmt: skip

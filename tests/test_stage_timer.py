@@ -1,6 +1,6 @@
 import time
 
-from invigilation.proctoring.timing import StageTimer
+from invigilation.vision.timing import StageTimer
 
 
 def test_nested_stages_are_counted_once():

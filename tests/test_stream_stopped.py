@@ -2,10 +2,10 @@ import time
 
 import pytest
 
+from invigilation.decisions.rules import FrameResult, SessionRules
 from invigilation.exams.services import check_in
 from invigilation.proctoring import frames
-from invigilation.proctoring.analysis import flag_stopped_streams, rule_settings
-from invigilation.proctoring.rules import FrameResult, SessionRules
+from invigilation.proctoring.frame_processing import flag_stopped_streams, rule_settings
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,9 @@ from rest_framework.test import APIClient
 
 from invigilation.env import Rate
 from invigilation.exams.models import Attendance
-from invigilation.proctoring import check_in_assessment, ingest
+from invigilation.proctoring import ingest
 from invigilation.proctoring.models import FrameRecord
+from invigilation.vision import check_in_assessment
 
 pytestmark = pytest.mark.django_db
 

@@ -130,7 +130,7 @@ def test_the_running_web_server_never_maps_torch_or_dlib(stack, shared_data):
     time.sleep(1)  # the frame's analysis, on the worker
 
     processes = {pid: cmdline(pid) for pid in descendants(stack["pid"])}
-    [web] = [pid for pid, line in processes.items() if "invigilation.core.web_server" in line]
+    [web] = [pid for pid, line in processes.items() if "invigilation.server.web_server" in line]
     assert heavy_libraries(web) == set(), f"the web server mapped {heavy_libraries(web)}"
     # The check can see them: the worker's pool processes have the models loaded.
     workers = [pid for pid, line in processes.items() if "celery" in line]

@@ -56,6 +56,7 @@ def world(tmp_path, redis_url, shared_data, settings) -> dict:
         "REDIS_URL": redis_url,
         "FRAME_TTL_SECONDS": str(TTL),
         "IDENTITY_CHECK_EVERY": "1",
+        "IDENTITY_CHECK_EVERY_CLEAR": "1",
         # Unacknowledged tasks of a worker that died whole come back after 2 s (not an hour).
         "CELERY_VISIBILITY_TIMEOUT": "2",
         "TEST_PHOTO": str(sorted((shared_data / "lfw-dev" / "images").glob("*/*.jpg"))[0]),
@@ -89,8 +90,9 @@ def start_worker(world: dict) -> subprocess.Popen:
     log = world["log"]
     started = log.read_text().count(" ready.") if log.exists() else 0
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "invigilation", "worker", "--concurrency", "1",
-         "--pool", "prefork", "--without-gossip", "--without-mingle", "--without-heartbeat",
+        [sys.executable, "-m", "celery", "-A", "invigilation.celery", "worker",
+         "--concurrency", "1", "--pool", "prefork", "--without-gossip", "--without-mingle",
+         "--without-heartbeat",
          "--loglevel", "info", "-Q", world["queue"], "--hostname", f"{uuid.uuid4().hex}@%h"],
         cwd=ROOT, env=world["env"], stdout=log.open("ab"), stderr=subprocess.STDOUT,
         start_new_session=True,

@@ -1,16 +1,6 @@
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from invigilation.accounts.roles import is_exam_admin, is_invigilator
-from invigilation.exams.models import ExamSession
-
-
-class IsExamSessionHolder(BasePermission):
-    """The request carries a valid student exam-session token."""
-
-    message = "An exam session token is required."
-
-    def has_permission(self, request, view) -> bool:
-        return isinstance(request.auth, ExamSession)
 
 
 class IsStaffReadOnlyOrAdmin(BasePermission):

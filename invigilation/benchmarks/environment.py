@@ -88,7 +88,7 @@ def start_worker(env: dict[str, str], concurrency: int, log: Path) -> subprocess
     from invigilation.core.tasks import ping
 
     worker = start(
-        ["-m", "celery", "-A", "invigilation", "worker", "--pool", "prefork",
+        ["-m", "celery", "-A", "invigilation.celery", "worker", "--pool", "prefork",
          "--concurrency", str(concurrency), "--loglevel", "warning", "--without-gossip",
          "--without-mingle", "--hostname", f"bench-{concurrency}@%h"],
         env, log,

@@ -165,7 +165,7 @@ def _web_server_pid(run_pid: int) -> int:
     while time.monotonic() < deadline:
         children = Path(f"/proc/{run_pid}/task/{run_pid}/children").read_text().split()
         for pid in children:
-            if b"invigilation.core.web_server" in Path(f"/proc/{pid}/cmdline").read_bytes():
+            if b"invigilation.server.web_server" in Path(f"/proc/{pid}/cmdline").read_bytes():
                 return int(pid)
         time.sleep(0.5)
     raise RuntimeError("no web server process under the run command")

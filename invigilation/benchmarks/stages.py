@@ -11,9 +11,9 @@ from tqdm import tqdm
 from invigilation import vision
 from invigilation.benchmarks.report import percentiles, table
 from invigilation.benchmarks.scenario import create_exam, webcam_jpegs
-from invigilation.proctoring.analysis import process_latest_frame
+from invigilation.proctoring.frame_processing import process_latest_frame
 from invigilation.proctoring.ingest import accept_frame
-from invigilation.proctoring.timing import StageTimer
+from invigilation.vision.timing import StageTimer
 
 # In pipeline order: the frame endpoint's work, the worker's vision stages, then the rest.
 STAGES = (

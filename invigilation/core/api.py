@@ -1,51 +1,16 @@
-"""Helpers shared by the API and the downloads: input that answers 400 rather than 500, and
-safe download headers and CSV cells."""
+"""Helpers for the API: input that answers 400 rather than 500."""
 
-import csv
 import io
 import re
-from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from itertools import accumulate
-from typing import IO, Any
-from urllib.parse import quote
+from typing import Any
 
 import django_filters
 from django import forms
 from django_filters.fields import IsoDateTimeField
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
-
-# --- Downloads -----------------------------------------------------------------------------
-
-
-def content_disposition(filename: str) -> str:
-    """`attachment` with the name both as plain ASCII (`filename`) and exactly (`filename*`,
-    RFC 6266/5987): whatever a name holds (quotes, new lines), it stays one header value."""
-    printable = "".join(char for char in filename if char.isprintable())
-    fallback = re.sub(r"[^A-Za-z0-9._-]", "_", printable)
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(printable, safe='')}"
-
-
-# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: object) -> object:
-    """Text that a spreadsheet shows as typed, never runs (OWASP: prefix a quote). Numbers and
-    other values the code wrote itself pass as they are, so -0.5 stays a number."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-def write_csv(out: IO[str], header: list[str], rows: Iterable[Iterable[object]]) -> None:
-    """A CSV that Excel opens as UTF-8 (it needs the BOM), every cell through csv_cell."""
-    out.write("\ufeff")
-    writer = csv.writer(out)
-    writer.writerow(header)
-    writer.writerows([csv_cell(value) for value in row] for row in rows)
-
 
 # --- Input ---------------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from invigilation.dashboard import risk
 from invigilation.exams.models import Attendance, Exam, ExamSession
 from invigilation.proctoring.models import Flag
-from invigilation.proctoring.selectors import flags_visible_to, live_grid
+from invigilation.proctoring.selectors import flags_visible_to, live_grid, top_expression
 from invigilation.proctoring.services import flag_event
 from invigilation.students.selectors import reference_photos
 
@@ -56,14 +56,13 @@ def student_cards(
     for session in sessions:
         attendance = getattr(session, "attendance", None)
         reference = references.get(session.student_id)
-        expression = session.last_expression or {}
         cards[session.pk] = StudentCard(
             session=session,
             status=_status(session, attendance, now, stale_after),
             identity=identity(attendance, has_reference=reference is not None),
             reference_photo_id=reference.photo_id if reference else None,
             reference_unconfirmed=bool(reference and not reference.confirmed),
-            top_expression=max(expression, key=expression.get, default=""),
+            top_expression=top_expression(session.last_expression) or "",
         )
     for flag in flags:
         card = cards[flag.session_id]

@@ -24,10 +24,10 @@ from invigilation.dashboard.selectors import (
     exam_session_or_404,
     student_cards,
 )
+from invigilation.decisions.rules import RuleSettings
 from invigilation.exams.selectors import exam_overview, visible_exam_or_404
 from invigilation.proctoring import frames
 from invigilation.proctoring.models import CheckInAttempt
-from invigilation.proctoring.rules import RuleSettings
 from invigilation.proctoring.services import forget_anchor, push_reference
 from invigilation.students.selectors import unconfirmed_reference
 from invigilation.students.services import ReferenceRefused, confirm_reference, reject_reference

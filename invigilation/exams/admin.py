@@ -10,8 +10,8 @@ from django.utils.html import format_html
 from invigilation.accounts.roles import is_exam_admin
 from invigilation.audit.models import Action, What
 from invigilation.audit.services import record_access
-from invigilation.core.api import content_disposition
 from invigilation.core.clock import format_datetime
+from invigilation.core.downloads import content_disposition
 from invigilation.exams.forms import THRESHOLD_NAMES, ExamForm, TimetableImportForm
 from invigilation.exams.models import Attendance, Exam, ExamSession, InvigilatorAssignment
 from invigilation.exams.services import assign_invigilator

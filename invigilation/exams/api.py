@@ -1,24 +1,19 @@
 import django_filters
-from drf_spectacular.utils import extend_schema
 from rest_framework import generics, viewsets
-from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from invigilation.accounts.authentication import ExamSessionTokenAuthentication
-from invigilation.accounts.permissions import IsExamSessionHolder, IsStaffReadOnlyOrAdmin
-from invigilation.audit.models import Action, What
-from invigilation.audit.services import record_access
+from invigilation.accounts.permissions import IsStaffReadOnlyOrAdmin
 from invigilation.core.api import DateTimeFilter, IdFilter
+from invigilation.exams.authentication import ExamSessionTokenAuthentication
 from invigilation.exams.models import Exam, ExamSession
+from invigilation.exams.permissions import IsExamSessionHolder
 from invigilation.exams.selectors import exams_visible_to, sessions_visible_to
 from invigilation.exams.serializers import (
-    ExamReportSerializer,
     ExamSerializer,
     ExamSessionSerializer,
     StudentSessionSerializer,
 )
-from invigilation.reports.selectors import exam_report
 
 
 class ExamFilter(django_filters.FilterSet):
@@ -48,15 +43,6 @@ class ExamViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self):
         return exams_visible_to(user=self.request.user).prefetch_related("invigilators")
-
-    @extend_schema(responses=ExamReportSerializer)
-    @action(detail=True, methods=["get"])
-    def report(self, request: Request, pk: str, format: str | None = None) -> Response:
-        """The post-exam summary, attendance with each student's outcome, and every flag
-        (as on the report page and in its exports)."""
-        exam = self.get_object()
-        record_access(request=request, action=Action.VIEWED, what=What.EXAM_REPORT_API, exam=exam)
-        return Response(ExamReportSerializer(exam_report(exam=exam)).data)
 
 
 class ExamSessionViewSet(viewsets.ModelViewSet):

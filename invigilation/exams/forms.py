@@ -7,8 +7,8 @@ from typing import NamedTuple
 from django import forms
 from django.core.exceptions import ValidationError
 
+from invigilation.decisions.rules import RuleSettings
 from invigilation.exams.models import Exam
-from invigilation.proctoring.rules import RuleSettings
 
 
 class Unit(NamedTuple):

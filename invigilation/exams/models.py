@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
-from invigilation.proctoring.rules import RuleSettings
+from invigilation.decisions.rules import RuleSettings
 from invigilation.students.models import Student
 
 

@@ -3,10 +3,10 @@
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from invigilation.accounts.roles import is_exam_admin, is_invigilator
 from invigilation.exams.models import Attendance, Exam, ExamSession
-from invigilation.students.models import Student
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -40,12 +40,6 @@ def attendance_visible_to(*, user: User) -> QuerySet[Attendance]:
     return Attendance.objects.filter(session__in=sessions_visible_to(user=user))
 
 
-def students_visible_to(*, user: User) -> QuerySet[Student]:
-    if is_exam_admin(user):
-        return Student.objects.all()
-    return Student.objects.filter(sessions__exam__in=exams_visible_to(user=user)).distinct()
-
-
 def can_watch_exam(*, user: User, exam_id: int) -> bool:
     return exams_visible_to(user=user).filter(pk=exam_id).exists()
 
@@ -56,3 +50,13 @@ def visible_exam_or_404(*, user: User, exam_id: int) -> Exam:
     if exam is None:
         raise Http404("No such exam.")
     return exam
+
+
+def session_for_token(token: str) -> ExamSession | None:
+    """The exam session a token opens, while its exam has not ended."""
+    if not token:
+        return None
+    session = ExamSession.objects.select_related("exam", "student").filter(token=token).first()
+    if session is None or session.exam.ends_at <= timezone.now():
+        return None
+    return session

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from django.utils import timezone
 
-from invigilation.core.api import write_csv
+from invigilation.core.downloads import write_csv
 from invigilation.exams.models import Exam
 from invigilation.invitations.selectors import capture_url, exam_sessions_with_students
 

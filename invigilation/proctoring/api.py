@@ -15,15 +15,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from invigilation.accounts.authentication import ExamSessionTokenAuthentication
-from invigilation.accounts.permissions import (
-    CanReviewFlags,
-    IsExamSessionHolder,
-    IsStaffReadOnlyOrAdmin,
-)
+from invigilation.accounts.permissions import CanReviewFlags, IsStaffReadOnlyOrAdmin
 from invigilation.audit.models import Action, What
 from invigilation.audit.services import record_access
 from invigilation.core.api import DateTimeFilter, IdFilter
+from invigilation.exams.authentication import ExamSessionTokenAuthentication
+from invigilation.exams.permissions import IsExamSessionHolder
 from invigilation.exams.selectors import exams_visible_to
 from invigilation.proctoring import bursts
 from invigilation.proctoring.ingest import (

@@ -7,14 +7,15 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from invigilation import vision
 from invigilation.exams.models import ExamSession
 from invigilation.exams.services import check_in
-from invigilation.proctoring import analysis, check_in_assessment
-from invigilation.proctoring.check_in_assessment import Assessment
+from invigilation.proctoring import frame_processing
 from invigilation.proctoring.models import CheckInAttempt, Flag
 from invigilation.proctoring.services import push_check_in, raise_flag
+from invigilation.students import embeddings
 from invigilation.students.services import self_enrol
+from invigilation.vision import check_in_assessment
+from invigilation.vision.check_in_assessment import Assessment
 
 Outcome = CheckInAttempt.Outcome
 KEEP_OPEN = "Monitoring has started: keep this page open, and press Finish when you are done."
@@ -47,13 +48,13 @@ def check_in_from_burst(
     exam = session.exam
     if session.status == ExamSession.Status.FINISHED:
         return CheckInVerdict(Outcome.UNUSABLE, None, "You have finished this exam.", False, 0)
-    enrolment = analysis.enrolment_for(session) if exam.check_identity else None
+    enrolment = frame_processing.enrolment_for(session) if exam.check_identity else None
     assessment = check_in_assessment.assess_check_in(
         jpegs, enrolment=enrolment, check_liveness=exam.check_liveness
     )
     if len(captured_at) > 1:
         assessment.evidence["burst_seconds"] = round((captured_at[-1] - captured_at[0]) / 1000, 2)
-    allowed = analysis.rule_settings(exam).check_in_attempts
+    allowed = frame_processing.rule_settings(exam).check_in_attempts
     failed = session.check_ins.filter(outcome=Outcome.LIVENESS_FAILED).count()
     if assessment.outcome == Outcome.UNUSABLE:
         _record(session, assessment, jpegs, assessment.problem)
@@ -108,7 +109,7 @@ def _checked_in(
         if enrolled_now:
             photo = self_enrol(
                 student=session.student, jpeg=_best_jpeg(assessment, jpegs),
-                embedding=vision.embeddings_to_bytes(assessment.embeddings.mean(axis=0)),
+                embedding=embeddings.to_bytes(assessment.embeddings.mean(axis=0)),
             )  # fmt: skip
             photo_url = reverse("students:photo", args=[photo.pk])
         attendance = check_in(session=session, verified=verified, distance=assessment.distance)
@@ -149,7 +150,7 @@ def _record(
         message=message[:255],
         distance=assessment.distance,
         evidence=assessment.evidence,
-        anchor=vision.embeddings_to_bytes(assessment.embeddings) if anchor else None,
+        anchor=embeddings.to_bytes(assessment.embeddings) if anchor else None,
     )
     snapshot = _best_jpeg(assessment, jpegs)
     if snapshot:

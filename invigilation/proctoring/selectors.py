@@ -1,3 +1,5 @@
+from collections.abc import Mapping
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import OuterRef, QuerySet, Subquery
 
@@ -28,3 +30,8 @@ def live_grid(*, exam: Exam) -> QuerySet[ExamSession]:
         )
         .order_by("student__student_number")
     )
+
+
+def top_expression(probabilities: Mapping[str, float] | None) -> str | None:
+    """The most probable expression class of a frame record, None when none was measured."""
+    return max(probabilities, key=probabilities.get) if probabilities else None

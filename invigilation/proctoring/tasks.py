@@ -62,20 +62,20 @@ def _count_frame_given_up(sender, request, expired: bool = False, **kwargs) -> N
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def analyse_latest_frame(self, session_id: int) -> None:
     """Analyse the session's latest waiting frame (by reference: the broker holds no image)."""
-    from invigilation.proctoring import analysis  # noqa: PLC0415 - worker side only
+    from invigilation.proctoring import frame_processing  # noqa: PLC0415 - worker side only
 
-    analysis.process_latest_frame(session_id=session_id, claim=self.request.id)
+    frame_processing.process_latest_frame(session_id=session_id, claim=self.request.id)
 
 
 @shared_task(ignore_result=True)
 def check_stopped_streams() -> None:
     """Run by Celery beat every few seconds: sessions past their exam's end are finished
     first, then running sessions whose frames stopped are flagged."""
-    from invigilation.proctoring import analysis  # noqa: PLC0415 - worker side only
+    from invigilation.proctoring import frame_processing  # noqa: PLC0415 - worker side only
 
     now = time.time()
-    analysis.finish_ended_sessions(now=now)
-    analysis.flag_stopped_streams(now=now)
+    frame_processing.finish_ended_sessions(now=now)
+    frame_processing.flag_stopped_streams(now=now)
 
 
 def queue_check(task, session_id: int, job_id: str) -> None:
@@ -113,7 +113,7 @@ def check_in_burst(self, session_id: int, burst_id: str) -> None:
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def system_check_frame(self, session_id: int, check_id: str) -> None:
     """A system check's frame: one face, lit, sharp? Nothing is stored but the result."""
-    from invigilation.proctoring import check_in_assessment  # noqa: PLC0415 - worker side only
+    from invigilation.vision import check_in_assessment  # noqa: PLC0415 - worker side only
 
     stored = bursts.load(bursts.SYSTEM_CHECK, check_id)
     if stored is None:

@@ -2,8 +2,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from invigilation.accounts.authentication import session_for_token
 from invigilation.exams.models import ExamSession
+from invigilation.exams.selectors import session_for_token
 
 
 def capture(request: HttpRequest, token: str) -> HttpResponse:

@@ -23,8 +23,8 @@ from reportlab.platypus import (
 )
 
 from invigilation.core.clock import format_datetime, format_time
+from invigilation.decisions.identity import PHOTO_THRESHOLD  # the web side: no face models
 from invigilation.exams.models import Exam
-from invigilation.proctoring.identity import PHOTO_THRESHOLD  # the web side: no face models
 from invigilation.reports.plots import timeline_png
 from invigilation.reports.selectors import (
     AttendanceRow,

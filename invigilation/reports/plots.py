@@ -14,9 +14,9 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from invigilation.core.clock import format_time  # noqa: E402
+from invigilation.decisions.rules import negative_score  # noqa: E402
 from invigilation.proctoring.models import Flag, FrameRecord  # noqa: E402
 
-NEGATIVE = ("angry", "fear", "surprise")
 SEVERITY_COLOURS = {1: "#1f5fbf", 2: "#b86e00", 3: "#b3261e"}
 FLAG_MARGIN = timedelta(minutes=1)
 
@@ -68,8 +68,7 @@ def _identity(ax: Axes, frames: list[FrameRecord], threshold: float) -> None:
 
 
 def _expression(ax: Axes, frames: list[FrameRecord]) -> None:
-    scored = [(f.captured_at, sum(f.expression.get(k, 0) for k in NEGATIVE))
-              for f in frames if f.expression]  # fmt: skip
+    scored = [(f.captured_at, negative_score(f.expression)) for f in frames if f.expression]
     if scored:
         ax.plot(*zip(*scored, strict=True), color="#b86e00", linewidth=1)
     ax.set_ylim(0, 1)

@@ -4,10 +4,10 @@ from django.shortcuts import get_object_or_404, render
 
 from invigilation.audit.models import Action, What
 from invigilation.audit.services import record_access
-from invigilation.core.api import content_disposition, write_csv
+from invigilation.core.downloads import content_disposition, write_csv
+from invigilation.decisions.identity import PHOTO_THRESHOLD  # the web side: no face models
 from invigilation.exams.models import Exam, ExamSession
 from invigilation.exams.selectors import visible_exam_or_404
-from invigilation.proctoring.identity import PHOTO_THRESHOLD  # the web side: no face models
 from invigilation.reports import selectors
 from invigilation.reports.pdf import exam_pdf
 from invigilation.reports.plots import timeline_png

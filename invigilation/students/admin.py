@@ -1,25 +1,18 @@
 from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from invigilation.accounts.roles import is_exam_admin
-from invigilation.audit.models import Action, What
-from invigilation.audit.services import record_access
 from invigilation.core.clock import format_datetime
 from invigilation.exams.services import enrol_students
 from invigilation.students import services
 from invigilation.students.forms import PhotoUploadForm, StudentCsvImportForm
 from invigilation.students.imports import UploadRejected, read_upload
 from invigilation.students.models import EnrolmentPhoto, Student
-from invigilation.students.privacy import erase_student_data, export_student_data
 from invigilation.students.selectors import photo_statuses
-from invigilation.students.views import personal_data_download
 
 
 class EnrolmentPhotoInline(admin.TabularInline):
@@ -63,7 +56,6 @@ class StudentAdmin(admin.ModelAdmin):
     list_display = ["student_number", "full_name", "email", "photo_count"]
     search_fields = ["student_number", "full_name", "email"]
     inlines = [EnrolmentPhotoInline]
-    actions = ["export_personal_data", "erase_personal_data"]
 
     def get_queryset(self, request: HttpRequest):
         return super().get_queryset(request).prefetch_related("photos")
@@ -71,49 +63,6 @@ class StudentAdmin(admin.ModelAdmin):
     @admin.display(description="Photos")
     def photo_count(self, student: Student) -> int:
         return len(student.photos.all())
-
-    def has_privacy_permission(self, request: HttpRequest) -> bool:
-        return is_exam_admin(request.user)
-
-    @admin.action(description="Export personal data (zip)", permissions=["privacy"])
-    def export_personal_data(self, request: HttpRequest, queryset: QuerySet[Student]):
-        if queryset.count() != 1:
-            self.message_user(request, "Select one student: an export holds one student's data.",
-                              messages.WARNING)  # fmt: skip
-            return None
-        student = queryset.get()
-        record_access(request=request, action=Action.EXPORTED, what=What.PERSONAL_DATA,
-                      student=student)  # fmt: skip
-        return personal_data_download(student=student, data=export_student_data(student=student))
-
-    @admin.action(description="Erase personal data…", permissions=["privacy"])
-    def erase_personal_data(self, request: HttpRequest, queryset: QuerySet[Student]):
-        if request.POST.get("confirm") != "yes":
-            students = queryset.annotate(
-                photo_total=Count("photos", distinct=True),
-                session_total=Count("sessions", distinct=True),
-                flag_total=Count("sessions__flags", distinct=True),
-            )
-            return self._page(request, "erase_confirmation.html", title="Erase personal data",
-                              students=students, checkbox_name=ACTION_CHECKBOX_NAME)  # fmt: skip
-        students = list(queryset)
-        self._erase(request, students)
-        numbers = ", ".join(student.student_number for student in students)
-        self.message_user(request, f"Erased {numbers} with all their data.", messages.SUCCESS)
-        return None
-
-    # The admin's own Delete erases the same way: files and folders go too, and it is audited.
-    def delete_model(self, request: HttpRequest, obj: Student) -> None:
-        self._erase(request, [obj])
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Student]) -> None:
-        self._erase(request, list(queryset))
-
-    def _erase(self, request: HttpRequest, students: list[Student]) -> None:
-        for student in students:
-            erase_student_data(student=student, by=request.user)
-            record_access(request=request, action=Action.ERASED, what=What.PERSONAL_DATA,
-                          student=student)  # fmt: skip
 
     def get_urls(self):
         own = [

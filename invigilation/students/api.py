@@ -1,9 +1,7 @@
 import hashlib
 
 from django.conf import settings
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -11,25 +9,21 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from invigilation.accounts.permissions import IsExamAdmin, IsStaffReadOnlyOrAdmin
+from invigilation.accounts.permissions import IsStaffReadOnlyOrAdmin
 from invigilation.audit.models import Action, What
 from invigilation.audit.services import record_access
-from invigilation.exams.selectors import students_visible_to
 from invigilation.students import services
 from invigilation.students.imports import UploadRejected, read_upload
 from invigilation.students.models import EnrolmentPhoto
-from invigilation.students.privacy import erase_student_data, export_student_data
+from invigilation.students.selectors import students_visible_to
 from invigilation.students.serializers import (
     CsvImportSerializer,
     EnrolmentPhotoSerializer,
-    ErasureReportSerializer,
-    ErasureSerializer,
     ImportReportSerializer,
     PhotoUploadSerializer,
     SinglePhotoUploadSerializer,
     StudentSerializer,
 )
-from invigilation.students.views import personal_data_download
 
 
 class StudentViewSet(viewsets.ModelViewSet):
@@ -54,33 +48,6 @@ class StudentViewSet(viewsets.ModelViewSet):
             request=request, action=Action.VIEWED, what=What.STUDENT_RECORD, student=student
         )
         return Response(self.get_serializer(student).data)
-
-    @extend_schema(responses={(200, "application/zip"): OpenApiTypes.BINARY})
-    @action(
-        detail=True, methods=["get"], url_path="personal-data", permission_classes=[IsExamAdmin]
-    )
-    def personal_data(self, request: Request, pk: str, format: str | None = None) -> HttpResponse:
-        """Everything stored about the student, as a zip: student.json (record, attendance,
-        frame results, flags and reviews), the enrolment photos and the flag snapshots."""
-        student = self.get_object()
-        record_access(
-            request=request, action=Action.EXPORTED, what=What.PERSONAL_DATA, student=student
-        )
-        return personal_data_download(student=student, data=export_student_data(student=student))
-
-    @extend_schema(request=ErasureSerializer, responses=ErasureReportSerializer)
-    @action(detail=True, methods=["post"], permission_classes=[IsExamAdmin])
-    def erase(self, request: Request, pk: str, format: str | None = None) -> Response:
-        """Delete the student and all their data (photos, embeddings, sessions, attendance,
-        frame results, flags, snapshots). Send their student number as `confirm`."""
-        student = self.get_object()
-        form = ErasureSerializer(data=request.data, context={"student": student})
-        form.is_valid(raise_exception=True)
-        report = erase_student_data(student=student, by=request.user)
-        record_access(
-            request=request, action=Action.ERASED, what=What.PERSONAL_DATA, student=student
-        )
-        return Response(ErasureReportSerializer(report).data)
 
     @extend_schema(request=CsvImportSerializer, responses=ImportReportSerializer)
     @action(

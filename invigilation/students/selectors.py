@@ -1,11 +1,22 @@
-"""Reads about students' enrolment photos."""
+"""Reads about students and their enrolment photos, scoped to what a staff user may see."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import BooleanField, ExpressionWrapper, Q
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 
-from invigilation.students.models import EnrolmentPhoto
+from invigilation.accounts.roles import is_exam_admin, is_invigilator
+from invigilation.students.models import EnrolmentPhoto, Student
+
+
+def students_visible_to(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Student]:
+    """Exam admins: every student; invigilators: the students of the exams assigned to them."""
+    if is_exam_admin(user):
+        return Student.objects.all()
+    if is_invigilator(user):
+        return Student.objects.filter(sessions__exam__assignments__user=user).distinct()
+    return Student.objects.none()
 
 
 @dataclass(frozen=True)

@@ -95,26 +95,3 @@ class ImportReportSerializer(serializers.Serializer):
         help_text="Photos stored whose face check is still running on a worker."
     )
     outcomes = OutcomeSerializer(many=True)
-
-
-class ErasureSerializer(serializers.Serializer):
-    confirm = serializers.CharField(
-        help_text="The student's number, typed again: erasure cannot be undone."
-    )
-
-    def validate_confirm(self, value: str) -> str:
-        number = self.context["student"].student_number
-        if value.strip().casefold() != number.casefold():
-            raise serializers.ValidationError(
-                f"Type the student's number ({number}) to confirm: erasure cannot be undone."
-            )
-        return value
-
-
-class ErasureReportSerializer(serializers.Serializer):
-    student_number = serializers.CharField()
-    photos = serializers.IntegerField()
-    exam_sessions = serializers.IntegerField()
-    frame_records = serializers.IntegerField()
-    flags = serializers.IntegerField()
-    snapshots = serializers.IntegerField()

@@ -11,6 +11,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
+from invigilation.students import embeddings
 from invigilation.students.face_check import FaceCheckResult, check_face
 from invigilation.students.imports import (
     UploadRejected,
@@ -257,8 +258,7 @@ def self_enrol(*, student: Student, jpeg: bytes, embedding: bytes) -> EnrolmentP
     """The student's check-in frame as their reference photo (an exam with self-enrolment,
     a student with no usable photo): accepted with the embedding the worker computed (float32
     bytes), unconfirmed until an invigilator approves it. Runs no face model."""
-    if not embedding or len(embedding) % 4:
-        raise ValueError("the embedding must be float32 bytes")
+    embeddings.from_bytes(embedding)  # ValueError unless whole stored vectors
     checked = check_image(jpeg)
     digest = hashlib.sha256(jpeg).hexdigest()
     now = timezone.now()

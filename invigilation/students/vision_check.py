@@ -1,8 +1,7 @@
 """The enrolment-photo face check, backed by the vision package (the default checker)."""
 
-import numpy as np
-
 from invigilation import vision
+from invigilation.students import embeddings
 from invigilation.students.face_check import FaceCheckResult
 
 
@@ -11,5 +10,5 @@ def check_photo(image_bytes: bytes) -> FaceCheckResult:
     result = vision.check_enrolment_photo(image_bytes)
     if not result.ok:
         return FaceCheckResult(accepted=False, message=result.reason)
-    embedding = np.asarray(result.embedding, np.float32).tobytes()
-    return FaceCheckResult(accepted=True, message="one face", embedding=embedding)
+    stored = embeddings.to_bytes(result.embedding)
+    return FaceCheckResult(accepted=True, message="one face", embedding=stored)

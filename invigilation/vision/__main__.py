@@ -1,4 +1,5 @@
-"""`python -m invigilation.vision {evaluate-pairs,calibrate,bench,compare-detectors,liveness}`."""
+"""`python -m invigilation.vision {evaluate-pairs,calibrate,bench,compare-detectors,liveness,
+fer-evaluate}`."""
 
 from __future__ import annotations
 
@@ -37,9 +38,18 @@ def _calibrate(args: argparse.Namespace) -> dict:
 
 
 def _bench(args: argparse.Namespace) -> dict:
-    from .bench import bench  # noqa: PLC0415
+    from .bench import PeerUnavailable, bench  # noqa: PLC0415
 
-    return bench(Path(args.video), args.frames, identity_every=args.identity_every)
+    try:
+        return bench(
+            Path(args.video),
+            args.frames,
+            identity_every=args.identity_every,
+            identity_every_clear=args.identity_every_clear,
+            peer=args.peer,
+        )
+    except PeerUnavailable as exc:  # a clear message, exit status 1, no traceback
+        raise SystemExit(f"bench --peer: {exc}") from None
 
 
 def _compare(args: argparse.Namespace) -> list[dict]:
@@ -47,7 +57,7 @@ def _compare(args: argparse.Namespace) -> list[dict]:
 
     lfw = Path(args.data) / "lfw-dev"
     videos = sorted((Path(args.data) / "video").glob("*.mp4"))
-    return compare_detectors(lfw / "pairs.tsv", lfw / "images", videos)
+    return compare_detectors(lfw / "pairs.tsv", lfw / "images", videos, only=args.only)
 
 
 def _liveness(args: argparse.Namespace) -> dict:
@@ -64,6 +74,31 @@ def _liveness(args: argparse.Namespace) -> dict:
         _print_table(result["photo_tracks"])
         return {"failed_genuine": [r for r in result["genuine"] if not r["live"]] or "none"}
     return result
+
+
+def _fer_evaluate(args: argparse.Namespace) -> dict:
+    from fer_model.cli import evaluate_args  # noqa: PLC0415 - torch
+
+    from .expression import fer_face_crop  # noqa: PLC0415
+
+    result = evaluate_args(args, face_cropper=fer_face_crop)
+    if result is None:  # the data error is on stderr
+        raise SystemExit(2)
+    if args.json:  # the same object as `python -m fer_model evaluate --json`
+        return result
+    per_class = {k: "n/a" if v is None else round(v, 3) for k, v in result["per_class"].items()}
+    return {k: result[k] for k in ("accuracy", "n", "views", "ms_per_face")} | per_class
+
+
+def _add_fer_evaluate(sub: argparse._SubParsersAction) -> None:
+    from fer_model.cli import add_evaluate_arguments  # noqa: PLC0415
+
+    p = sub.add_parser(
+        "fer-evaluate",
+        help="fer_model's evaluate on image folders (JAFFE), faces cropped as live frames are",
+    )
+    add_evaluate_arguments(p)
+    p.set_defaults(run=_fer_evaluate)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -86,10 +121,23 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--identity-every", type=int, default=1, help="embed + verify on every N-th frame only"
     )
+    p.add_argument(
+        "--identity-every-clear",
+        type=int,
+        default=None,
+        help="the product's schedule: every N-th frame while the identity test holds no "
+        "evidence, --identity-every while it holds some (the rules run on every frame)",
+    )
+    p.add_argument(
+        "--peer",
+        action="store_true",
+        help="also time face_recognition's webcam loop on the same frames (alternating): ratio",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_bench)
     p = sub.add_parser("compare-detectors", help="the detector table in RESULTS.md")
     p.add_argument("--data", default=str(data_dir()), help="the shared data folder")
+    p.add_argument("--only", nargs="+", help="only the rows whose name contains one of these")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_compare)
     p = sub.add_parser("liveness", help="check-in bursts and the in-exam tracker: clips vs photos")
@@ -99,6 +147,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", help="write the score histogram (PNG) here")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_liveness)
+    _add_fer_evaluate(sub)
     return parser
 
 

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
 
-from .detect import Box, detect_faces_rgb, fallback_detector, frame_detector, shape_predictor_5
+from .detect import (
+    Box,
+    aligned_face,
+    alignment_detector,
+    detect_boxes_rgb,
+    fallback_detector,
+    frame_detector,
+    landmark_box,
+    shape_predictor_5,
+)
 from .embed import embed_rgb, face_encoder
 from .expression import Expression, expression_model, expressions
 from .images import ImageInput, load_image
 from .pose import HeadPose, head_pose_from_landmarks, landmarks_68, shape_predictor_68
 from .quality import Quality, assess_quality
+from .timing import StageTimer
 from .verify import Enrolment, Match, verify
 
 
@@ -54,54 +63,44 @@ class FrameAnalysis:
         return len(self.faces)
 
 
-class _Timer:
-    def __init__(self) -> None:
-        self.ms: dict[str, float] = {}
-
-    @contextmanager
-    def stage(self, name: str):
-        start = time.perf_counter()
-        yield
-        self.ms[name] = round(self.ms.get(name, 0.0) + 1000 * (time.perf_counter() - start), 3)
-
-
 def analyse_frame(
     frame: ImageInput, enrolment: Enrolment | None = None, checks: Checks | None = None
 ) -> FrameAnalysis:
     """Analyse one frame (JPEG/PNG bytes or BGR array); raises `InvalidImage` on bad input."""
     checks = checks or Checks()
-    timer, start = _Timer(), time.perf_counter()
+    timer, start = StageTimer(), time.perf_counter()
     with timer.stage("decode"):
-        bgr = load_image(frame)
-        rgb = bgr[:, :, ::-1].copy()
+        rgb = load_image(frame, rgb=True)
     with timer.stage("detect"):
-        found = detect_faces_rgb(rgb)
-    faces = [FaceAnalysis(f.box, f.score) for f in found]
+        found = detect_boxes_rgb(rgb)
+    faces = [FaceAnalysis(box, score) for box, score, _ in found]
     enrolled = enrolment is not None and enrolment.ok
     if checks.identity and (enrolled or checks.embed):
-        for face, result in zip(found, faces, strict=True):
-            with timer.stage("embed"):
+        for (box, score, detector), result in zip(found, faces, strict=True):
+            with timer.stage("embed"):  # the 5 alignment landmarks, the chip, the network
+                face = aligned_face(rgb, box, score, detector)
                 result.embedding = embedding = embed_rgb(rgb, face)
             if enrolled:
                 with timer.stage("verify"):
                     result.identity = verify(embedding, enrolment)
-    grey = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY) if checks.expression or checks.quality else None
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) if checks.expression or checks.quality else None
     if checks.expression and faces:
         with timer.stage("expression"):
             for result, expr in zip(faces, expressions(grey, [f.box for f in faces]), strict=True):
                 result.expression = expr
     if checks.gaze:
         with timer.stage("pose"):
-            for result in faces:
-                points = landmarks_68(rgb, result.box)
+            for (box, _, detector), result in zip(found, faces, strict=True):
+                points = landmarks_68(rgb, landmark_box(rgb, box, detector))
                 result.landmarks = tuple((round(x, 1), round(y, 1)) for x, y in points.tolist())
                 result.head_pose = head_pose_from_landmarks(points, rgb.shape[1], rgb.shape[0])
     quality = None
     if checks.quality:
         with timer.stage("quality"):
             quality = assess_quality(grey)
-    timer.ms["total"] = round(1000 * (time.perf_counter() - start), 3)
-    return FrameAnalysis(bgr.shape[1], bgr.shape[0], faces, quality, timer.ms)
+    timings = {name: round(ms, 3) for name, ms in timer.ms.items()}
+    timings["total"] = round(1000 * (time.perf_counter() - start), 3)
+    return FrameAnalysis(rgb.shape[1], rgb.shape[0], faces, quality, timings)
 
 
 def checks_for_frame(index: int, identity_every: int = 1, base: Checks | None = None) -> Checks:
@@ -117,7 +116,7 @@ def checks_for_frame(index: int, identity_every: int = 1, base: Checks | None = 
 def warm_up(checks: Checks | None = None) -> None:
     """Load the models `checks` need now (e.g. at worker start), not on the first frame."""
     checks = checks or Checks()
-    for load in (frame_detector, fallback_detector, shape_predictor_5):
+    for load in (frame_detector, alignment_detector, fallback_detector, shape_predictor_5):
         load()
     if checks.identity:
         face_encoder()

@@ -12,8 +12,9 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from . import detect
 from .datasets import read_pairs, video_frames
-from .detect import DETECTORS, Box, detect_faces_rgb
+from .detect import DETECTORS, Box
 from .images import resize_long_side
 
 RawDetector = Callable[[np.ndarray], list[tuple[Box, float]]]
@@ -22,14 +23,16 @@ RawDetector = Callable[[np.ndarray], list[tuple[Box, float]]]
 VARIANTS: dict[str, tuple[str, int | None, bool]] = {
     "hog up0, rgb": ("hog", None, False),
     "hog up0, rgb @400": ("hog", 400, False),
-    "hog up0, grey @400 (chosen)": ("hog", 400, True),
+    "hog up0, grey @400 (frames until 2026-12-01)": ("hog", 400, True),
     "hog up0, grey @320": ("hog", 320, True),
     "hog up1, rgb": ("hog-up1", None, False),
     "mtcnn min face 40": ("mtcnn", None, False),
     "mtcnn min face 40 @320": ("mtcnn", 320, False),
     "ssd res10 300x300": ("ssd", None, False),
     "mmod cnn up0": ("mmod", None, False),
-    "shipped detect_faces: hog grey @400, mtcnn if none": ("shipped", None, False),
+    "blazeface short range (chosen), letterboxed to 128": ("blazeface", None, False),
+    "previous detect_faces: hog grey @400, mtcnn if none": ("shipped-hog", None, False),
+    "shipped detect_faces: blazeface, mtcnn if none": ("shipped-blazeface", None, False),
 }
 SLOW = {"mmod"}  # measured on a smaller sample so the comparison stays within minutes
 
@@ -60,9 +63,17 @@ def downscaled(detector: RawDetector, long_side: int | None) -> RawDetector:
     return run
 
 
-def shipped(rgb: np.ndarray) -> list[tuple[Box, float]]:
-    """The product's detect_faces (including its 5-point landmarks, ~0.5 ms a face)."""
-    return [(f.box, f.score) for f in detect_faces_rgb(rgb)]
+def shipped(frame_detector: str) -> RawDetector:
+    """The product's detect_faces with `frame_detector` first (incl. its 5-point landmarks)."""
+
+    def run(rgb: np.ndarray) -> list[tuple[Box, float]]:
+        before, detect.FRAME_DETECTOR = detect.FRAME_DETECTOR, frame_detector
+        try:
+            return [(f.box, f.score) for f in detect.detect_faces_rgb(rgb)]
+        finally:
+            detect.FRAME_DETECTOR = before
+
+    return run
 
 
 def greyscale(detector: RawDetector) -> RawDetector:
@@ -107,16 +118,27 @@ def measure(name: str, detector: RawDetector, lfw: list[np.ndarray], frames: lis
 
 
 def compare_detectors(
-    pairs: Path, images: Path, videos: list[Path], lfw_count: int = 500, step: int = 10
+    pairs: Path,
+    images: Path,
+    videos: list[Path],
+    lfw_count: int = 500,
+    step: int = 10,
+    only: list[str] | None = None,
 ) -> list[dict]:
-    """One row per detector variant (single-threaded timings)."""
+    """One row per detector variant (single-threaded timings); `only`: rows whose name
+    contains one of these strings."""
     cv2.setNumThreads(1)
     lfw = lfw_sample(pairs, images, lfw_count)
     frames = webcam_sample(videos, step)
     rows = []
     for name, (key, long_side, grey) in VARIANTS.items():
+        if only and not any(part in name for part in only):
+            continue
         cut = 16 if key in SLOW else 1
-        base = shipped if key == "shipped" else DETECTORS[key]()
+        if key.startswith("shipped-"):
+            base = shipped(key.removeprefix("shipped-"))
+        else:
+            base = DETECTORS[key]()
         detector = downscaled(base, long_side)
         detector = greyscale(detector) if grey else detector
         rows.append(asdict(measure(name, detector, lfw[: len(lfw) // cut], frames[::cut])))

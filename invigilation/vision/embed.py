@@ -12,7 +12,7 @@ import numpy as np
 from .detect import Face
 from .dlib_resnet import CHIP_SIZE, FaceEncoder
 from .images import ImageInput, load_image
-from .models import dlib_model, singleton
+from .model_files import dlib_model, singleton
 
 EMBEDDING_SIZE = 128
 CHIP_PADDING = 0.25  # dlib's default for compute_face_descriptor
@@ -30,19 +30,9 @@ def face_chip(rgb: np.ndarray, face: Face) -> np.ndarray:
     return dlib.get_face_chip(rgb, shape, size=CHIP_SIZE, padding=CHIP_PADDING)
 
 
-def embeddings_to_bytes(embeddings: np.ndarray) -> bytes:
-    """One or more embeddings as stored: float32, concatenated."""
-    return np.asarray(embeddings, np.float32).reshape(-1, EMBEDDING_SIZE).tobytes()
-
-
-def embeddings_from_bytes(raw: bytes) -> np.ndarray:
-    """Stored embeddings back as an (n, 128) float32 array."""
-    return np.frombuffer(bytes(raw), np.float32).reshape(-1, EMBEDDING_SIZE)
-
-
 def embed(image: ImageInput, face: Face) -> np.ndarray:
     """128-d float32 embedding of `face` in `image` (BGR array or encoded bytes)."""
-    return embed_rgb(load_image(image)[:, :, ::-1].copy(), face)
+    return embed_rgb(load_image(image, rgb=True), face)
 
 
 def embed_rgb(rgb: np.ndarray, face: Face) -> np.ndarray:

@@ -10,9 +10,10 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from .detect import Box, detect_faces
+from fer_model.data import CLASS_NAMES  # torch-free (the model itself loads in _load)
 
-CLASS_NAMES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+from .detect import Box, detect_boxes_rgb, largest_face
+
 CROP_MARGIN = 0.15  # FER2013 crops show a little forehead and jaw around the face box
 # Another checkpoint than fer_model's shipped default.pt (e.g. while a model is being trained).
 CHECKPOINT_ENV = "INVIGILATION_FER_CHECKPOINT"
@@ -65,11 +66,8 @@ def face_crop(grey: np.ndarray, box: Box) -> np.ndarray:
 
 def fer_face_crop(grey: np.ndarray) -> np.ndarray | None:
     """The largest face of a grey photo, cropped as live frames are (a fer_model FaceCropper)."""
-    faces = detect_faces(cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR))
-    if not faces:
-        return None
-    box = max((f.box for f in faces), key=lambda b: (b[2] - b[0]) * (b[3] - b[1]))
-    return face_crop(grey, box)
+    face = largest_face(detect_boxes_rgb(cv2.cvtColor(grey, cv2.COLOR_GRAY2RGB)))
+    return None if face is None else face_crop(grey, face.box)
 
 
 def expressions(grey: np.ndarray, boxes: list[Box]) -> list[Expression]:

@@ -4,7 +4,7 @@
 
 Every frame goes the way a student's frame goes: resized to a long side of 640, JPEG (quality
 80), decoded, `analyse_frame` with only the pose stage (which yields the 68 landmarks); the
-largest face's landmarks feed `invigilation.proctoring.liveness`.
+largest face's landmarks feed `invigilation.decisions.liveness`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from invigilation.proctoring import liveness
+from invigilation.decisions import liveness
 
 from .analyse import Checks, analyse_frame
 from .images import encode_jpeg, resize_long_side

@@ -10,7 +10,7 @@ import dlib
 import numpy as np
 
 from .detect import Box
-from .models import dlib_model, singleton
+from .model_files import dlib_model, singleton
 
 # Beyond these the student is reported as looking away (a generous cone: reading the exam on
 # screen moves the head a little; turning to a neighbour or a phone moves it a lot).

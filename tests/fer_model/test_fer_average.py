@@ -7,9 +7,9 @@ import torch
 from conftest import TINY_MODEL
 from test_fer_cli import _cli
 
-from fer_model.average import average_checkpoints, average_weights
 from fer_model.checkpoint import load_checkpoint
 from fer_model.data import load_dataset
+from fer_model.experiments.average import average_checkpoints, average_weights
 from fer_model.models import default_config
 from fer_model.predict import FERPredictor
 from fer_model.train import TrainConfig, train

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from conftest import write_tiny_csv
 
-from fer_model.compare import run_comparison, write_report
+from fer_model.experiments.compare import run_comparison, write_report
 
 REPO = Path(__file__).resolve().parents[2]
 

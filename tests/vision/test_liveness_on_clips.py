@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from invigilation.proctoring.liveness import assess_burst, track_rigidity
+from invigilation.decisions.liveness import assess_burst, track_rigidity
 from invigilation.vision.datasets import data_dir
 from invigilation.vision.liveness_eval import Clip, burst_times, followed, landmarks_of
 from invigilation.vision.simulate import wobble

@@ -10,7 +10,7 @@ import numpy as np
 from invigilation.vision.datasets import Pair
 from invigilation.vision.detect import detect_faces_rgb
 from invigilation.vision.embed import EMBEDDING_SIZE, embed_rgb, face_chip, face_encoder
-from invigilation.vision.models import dlib_model
+from invigilation.vision.model_files import dlib_model
 
 
 def test_torch_port_matches_dlib(

@@ -8,8 +8,8 @@ import numpy as np
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from invigilation import vision
-from invigilation.proctoring import identity, scenarios
+from invigilation import scenarios, vision
+from invigilation.decisions import identity
 
 BURST_SECONDS = 3.0
 MARGIN = 0.05  # the midpoint: this far above the same-session distances' 99th percentile

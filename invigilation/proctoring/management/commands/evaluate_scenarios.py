@@ -9,8 +9,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from invigilation import scenarios
 from invigilation.exams.models import Exam
-from invigilation.proctoring import analysis, evaluation, scenarios
+from invigilation.proctoring import frame_processing
+from invigilation.scenarios import evaluation
 
 
 class Command(BaseCommand):
@@ -67,12 +69,13 @@ def product_setup() -> evaluation.Setup:
 
     def rules(fps: float):
         exam.sampling_fps = fps
-        return analysis.session_rules(exam, None)
+        return frame_processing.session_rules(exam, None)
 
     return evaluation.Setup(
         rules=rules,
-        checks=analysis.checks_for(exam),
+        checks=frame_processing.checks_for(exam),
         identity_every=settings.IDENTITY_CHECK_EVERY,
+        identity_every_clear=settings.IDENTITY_CHECK_EVERY_CLEAR,
         burst_fps=settings.CHECK_IN_BURST_FPS,
         beat_seconds=settings.CELERY_BEAT_SCHEDULE["flag-stopped-streams"]["schedule"],
         check_liveness=exam.check_liveness,

@@ -13,9 +13,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.management.utils import get_random_secret_key
 
 from invigilation.celery import app as celery_app
-from invigilation.core.demo import ensure_demo_data
 from invigilation.core.embedded_redis import EmbeddedRedis
 from invigilation.core.tasks import ping
+from invigilation.server.demo import ensure_demo_data
 
 
 class Command(BaseCommand):
@@ -49,13 +49,13 @@ class Command(BaseCommand):
         }
         children = [
             self._spawn("celery", [
-                "-m", "celery", "-A", "invigilation", *_celery_quiet(env), "worker",
+                "-m", "celery", "-A", "invigilation.celery", *_celery_quiet(env), "worker",
                 "--loglevel", env["LOG_LEVEL"],
                 "--concurrency", str(concurrency), "--hostname", f"worker-{port}@%h",
                 "--beat", "--schedule", str(settings.VAR_DIR / "celerybeat-schedule"),
             ], env),
             self._spawn("web", [
-                "-m", "invigilation.core.web_server", "--host", host, "--port", str(port),
+                "-m", "invigilation.server.web_server", "--host", host, "--port", str(port),
             ], env),
         ]  # fmt: skip
         try:

@@ -11,7 +11,6 @@ import json
 import logging
 import posixpath
 import zipfile
-from array import array
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +23,7 @@ from django.utils import timezone
 from invigilation.core.files import remove_empty_folder_on_commit
 from invigilation.exams.models import Attendance, ExamSession
 from invigilation.proctoring.models import Flag, FrameRecord
+from invigilation.students import embeddings
 from invigilation.students.models import EnrolmentPhoto, Student
 
 logger = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def export_student_data(*, student: Student) -> bytes:
 
 
 def _photo(archive: zipfile.ZipFile, photo: EnrolmentPhoto) -> dict[str, Any]:
-    embedding = array("f", bytes(photo.embedding)).tolist() if photo.embedding else None
+    embedding = embeddings.from_bytes(photo.embedding)[0].tolist() if photo.embedding else None
     return {
         "file": _add_file(archive, photo.image, f"photos/{photo.pk}.{photo.extension}"),
         "original_name": photo.original_name,

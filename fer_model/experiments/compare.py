@@ -10,13 +10,13 @@ import itertools
 from pathlib import Path
 from typing import Any
 
-from .augment import AugmentConfig
-from .checkpoint import load_checkpoint, model_from_checkpoint
-from .data import FaceDataset
-from .evaluate import evaluate, load_eval_split
-from .models import count_params, default_config
-from .predict import FERPredictor
-from .train import TrainConfig, train
+from ..augment import AugmentConfig
+from ..checkpoint import load_checkpoint, model_from_checkpoint
+from ..data import FaceDataset
+from ..evaluate import evaluate, load_eval_split
+from ..models import count_params, default_config
+from ..predict import FERPredictor
+from ..train import TrainConfig, train
 
 
 def _single_view_accuracy(predictor: FERPredictor, ds: FaceDataset) -> float:

@@ -9,11 +9,11 @@ The state is a small JSON-able dict, kept between frames by the caller (e.g. in 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from invigilation.proctoring import identity, liveness
+from invigilation.decisions import identity, liveness
 
 NEGATIVE_EXPRESSIONS = ("angry", "fear", "surprise")
 
@@ -147,10 +147,15 @@ def _looking_away(frame: FrameResult, s: RuleSettings) -> float | None:
     return excess if excess > 1.0 else 0.0
 
 
+def negative_score(expression: Mapping[str, float]) -> float:
+    """The summed probability of the negative expressions: what the expression rule watches."""
+    return sum(expression.get(name, 0.0) for name in NEGATIVE_EXPRESSIONS)
+
+
 def _negative_score(frame: FrameResult) -> float | None:
     if frame.face_count != 1 or frame.expression is None:
         return None
-    return sum(frame.expression.get(name, 0.0) for name in NEGATIVE_EXPRESSIONS)
+    return negative_score(frame.expression)
 
 
 def _negative_expression(frame: FrameResult, s: RuleSettings) -> float | None:
@@ -219,6 +224,7 @@ class SessionRules:
         # The student's negative-expression scores so far: [frames, sum], for their mean.
         self.expression_usual: list[float] = state.get("expression_usual", [0, 0.0])
         self.last_frame_at: float | None = state.get("last_frame_at")
+        self.last_face_count: int | None = state.get("last_face_count")
         self.stream_flagged: bool = state.get("stream_flagged", False)
 
     def state(self) -> dict:
@@ -228,6 +234,7 @@ class SessionRules:
             "rigidity": self.rigidity,
             "expression_usual": self.expression_usual,
             "last_frame_at": self.last_frame_at,
+            "last_face_count": self.last_face_count,
             "stream_flagged": self.stream_flagged,
         }
 
@@ -235,6 +242,7 @@ class SessionRules:
         if self.last_frame_at is not None and frame.at < self.last_frame_at:
             return []  # a late, out-of-order frame: the stream has moved on
         self.last_frame_at = frame.at
+        self.last_face_count = frame.face_count
         self.stream_flagged = False
         frame = self._with_expression_baseline(self._with_rigidity(frame))
         events = [event for event in [self._identity_step(frame)] if event]
@@ -244,6 +252,16 @@ class SessionRules:
                 if event:
                     events.append(event)
         return events
+
+    def identity_due(self, index: int, *, every: int, every_clear: int) -> bool:
+        """Whether the `index`-th frame of the stream gets an identity check. While the
+        sequential test holds no evidence, a check can only open an episode (one that looks
+        like the student leaves it at zero), so it runs every `every_clear`-th frame; while it
+        holds some, at the calibrated `every`; and on the first frame after one without a face,
+        where someone else may have sat down."""
+        if self.identity.score > 0:
+            return index % every == 0
+        return self.last_face_count == 0 or index % every_clear == 0
 
     def _with_rigidity(self, frame: FrameResult) -> FrameResult:
         if not self.settings.liveness or frame.face_count != 1 or frame.landmarks is None:

@@ -1,24 +1,13 @@
 """Students authenticate with their exam session's token, never with a user account."""
 
 from django.contrib.auth.models import AnonymousUser
-from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from invigilation.exams.models import ExamSession
+from invigilation.exams.selectors import session_for_token
 
 KEYWORD = "Session"
-
-
-def session_for_token(token: str) -> ExamSession | None:
-    """The exam session a token opens, while its exam has not ended."""
-    if not token:
-        return None
-    session = ExamSession.objects.select_related("exam", "student").filter(token=token).first()
-    if session is None or session.exam.ends_at <= timezone.now():
-        return None
-    return session
 
 
 class ExamSessionTokenAuthentication(authentication.BaseAuthentication):

@@ -1,4 +1,10 @@
-"""Wall time per named stage of a frame's processing, for benchmarks and slow-frame logs."""
+"""Wall time per named stage of a frame's processing, for benchmarks and slow-frame logs.
+
+The one stage timer of the product: `vision.analyse_frame` times its stages with it, and the
+worker (fetch, rules, persist, flag, push) and `benchmarks stages` with the same class.
+"""
+
+from __future__ import annotations
 
 import time
 from collections.abc import Iterator

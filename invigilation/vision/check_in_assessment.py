@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from invigilation import vision
-from invigilation.proctoring import identity, liveness
+from invigilation.decisions import identity, liveness
 
 VERIFIED = "verified"
 NOT_VERIFIED = "not_verified"

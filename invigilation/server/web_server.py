@@ -1,9 +1,9 @@
 """The HTTP/WebSocket server: uvicorn, with limits on how long and how much a client may send.
 
-`python -m invigilation.core.web_server --host 0.0.0.0 --port 8000` (the run command, the
+`python -m invigilation.server.web_server --host 0.0.0.0 --port 8000` (the run command, the
 Docker image). Uvicorn, not Daphne: Daphne (Twisted) reads a whole request body before the
 application sees the request, so no limit can refuse it early; uvicorn hands the body over
-chunk by chunk (see invigilation/core/body_limits.py). What uvicorn itself does not bound
+chunk by chunk (see invigilation/server/body_limits.py). What uvicorn itself does not bound
 (time and size of a request's headers) is bounded here.
 """
 
@@ -72,7 +72,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m invigilation.core.web_server")
+    parser = argparse.ArgumentParser(prog="python -m invigilation.server.web_server")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)

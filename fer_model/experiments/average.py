@@ -3,8 +3,8 @@
 Averaging the weights of the last epochs of a cosine schedule lands nearer the centre of
 the flat region they wander in, which generalises a little better than any single epoch.
 The averaged network has no BatchNorm statistics of its own, so they are re-estimated with
-one pass over clean training faces (`batchnorm.py`). Averaging a single checkpoint is just
-that re-estimation.
+one pass over clean training faces (`fer_model/batchnorm.py`, as training does). Averaging a
+single checkpoint is just that re-estimation.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from typing import Any
 
 import torch
 
-from .batchnorm import recalibrate_batchnorm
-from .checkpoint import atomic_save, load_checkpoint, make_checkpoint
-from .data import FaceDataset
-from .models import ModelConfig, build_model
-from .train import accuracy
+from ..batchnorm import recalibrate_batchnorm
+from ..checkpoint import atomic_save, load_checkpoint, make_checkpoint
+from ..data import FaceDataset
+from ..models import ModelConfig, build_model
+from ..train import accuracy
 
 
 def average_weights(ckpts: list[dict[str, Any]]) -> dict[str, torch.Tensor]:

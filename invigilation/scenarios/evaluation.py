@@ -4,11 +4,11 @@ simulated clock, and the flags scored against the scenario's expected events."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from invigilation import vision
-from invigilation.proctoring import check_in_assessment, frame_observation, scenarios
-from invigilation.proctoring.rules import RuleEvent, SessionRules
+from invigilation import scenarios, vision
+from invigilation.decisions.rules import RuleEvent, SessionRules
+from invigilation.vision import check_in_assessment, frame_observation
 
 EPOCH = 1_800_000_000.0  # the simulated clock's zero: the first frame after the check-in
 STREAM_GRACE_SECONDS = 90.0  # after a stream that just stops, how long the timer is watched
@@ -21,6 +21,7 @@ class Setup:
     rules: Callable[[float], SessionRules]  # a fresh SessionRules for a stream at this fps
     checks: vision.Checks
     identity_every: int
+    identity_every_clear: int
     burst_fps: float
     beat_seconds: float  # how often Celery beat looks for stopped streams
     check_liveness: bool = True
@@ -109,7 +110,10 @@ def _stream(scenario, setup: Setup, references) -> list[RuleEvent]:
         while next_beat <= at:
             events += _beat(rules, next_beat)
             next_beat += setup.beat_seconds
-        checks = vision.checks_for_frame(index, setup.identity_every, setup.checks)
+        due = rules.identity_due(
+            index, every=setup.identity_every, every_clear=setup.identity_every_clear
+        )
+        checks = replace(setup.checks, identity=setup.checks.identity and due)
         result = frame_observation.analyse(jpeg, references, checks)
         events += rules.observe(frame_observation.frame_result(result, EPOCH + at, references))
         last = at

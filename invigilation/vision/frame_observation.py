@@ -9,8 +9,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from invigilation import vision
-from invigilation.proctoring import identity
-from invigilation.proctoring.rules import FrameResult
+from invigilation.decisions import identity
+from invigilation.decisions.rules import FrameResult
 
 
 @dataclass(frozen=True)
@@ -32,12 +32,7 @@ def analyse(jpeg: bytes, references: References, checks: vision.Checks) -> visio
 
 def main_face(result: vision.FrameAnalysis) -> vision.FaceAnalysis | None:
     """With several faces in view, the largest is taken as the student's."""
-    return max(result.faces, key=lambda f: _area(f.box), default=None)
-
-
-def _area(box: tuple[int, int, int, int]) -> int:
-    left, top, right, bottom = box
-    return (right - left) * (bottom - top)
+    return vision.largest_face(result.faces)
 
 
 def nearest_distance(embedding: np.ndarray, references: np.ndarray) -> float:

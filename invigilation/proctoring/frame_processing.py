@@ -12,14 +12,17 @@ from django.conf import settings
 from django.db import transaction
 
 from invigilation import vision
+from invigilation.decisions.rules import FrameResult, RuleEvent, RuleSettings, SessionRules
 from invigilation.exams import services as exams_services
 from invigilation.exams.models import Exam, ExamSession
-from invigilation.proctoring import frame_observation, frames
+from invigilation.proctoring import frames
 from invigilation.proctoring.models import CheckInAttempt, Flag, FrameRecord
-from invigilation.proctoring.rules import FrameResult, RuleEvent, RuleSettings, SessionRules
+from invigilation.proctoring.selectors import top_expression
 from invigilation.proctoring.services import push_event, push_finished, raise_flag
-from invigilation.proctoring.timing import StageTimer
+from invigilation.students import embeddings
 from invigilation.students.models import EnrolmentPhoto, Student
+from invigilation.vision import frame_observation
+from invigilation.vision.timing import StageTimer
 
 RULES_STATE_TTL = 24 * 3600
 
@@ -41,10 +44,7 @@ def process_latest_frame(
             return None  # expired: a newer frame will come
     with _counted_if_lost(session, claim):
         with timer.stage("fetch"):
-            checks = vision.checks_for_frame(
-                frames.count_frame(session), settings.IDENTITY_CHECK_EVERY,
-                checks_for(session.exam),
-            )  # fmt: skip
+            checks = _checks(session, frames.count_frame(session))
             references = references_for(session)
         try:
             result = frame_observation.analyse(pending.jpeg, references, checks)
@@ -108,13 +108,12 @@ def _push_status(record: FrameRecord, timer: StageTimer) -> None:
 
 def session_status(record: FrameRecord) -> dict:
     """What the live grid shows of a student after a frame."""
-    expression = record.expression or {}
     return {
         "session": record.session_id,
         "at": record.captured_at.isoformat(),
         "face_count": record.face_count,
         "identity_match": record.identity_match,
-        "expression": max(expression, key=expression.get) if expression else None,
+        "expression": top_expression(record.expression),
     }
 
 
@@ -134,7 +133,7 @@ def _enrolment(student_id: int) -> vision.Enrolment | None:
     stored = EnrolmentPhoto.objects.filter(
         student_id=student_id, embedding__isnull=False
     ).values_list("embedding", flat=True)
-    vectors = [vision.embeddings_from_bytes(raw) for raw in stored]
+    vectors = [embeddings.from_bytes(raw) for raw in stored]
     return vision.Enrolment(np.concatenate(vectors)) if vectors else None
 
 
@@ -146,7 +145,7 @@ def anchor_for(session: ExamSession) -> np.ndarray | None:
         .values_list("anchor", flat=True)
         .first()
     )
-    return vision.embeddings_from_bytes(raw) if raw else None
+    return embeddings.from_bytes(raw) if raw else None
 
 
 def roster_label(student: Student) -> str:
@@ -165,9 +164,19 @@ def roster_for(session: ExamSession) -> dict[str, np.ndarray]:
     roster: dict[str, list[np.ndarray]] = {}
     for photo in stored:
         roster.setdefault(roster_label(photo.student), []).append(
-            vision.embeddings_from_bytes(photo.embedding)
+            embeddings.from_bytes(photo.embedding)
         )
     return {label: np.concatenate(vectors) for label, vectors in roster.items()}
+
+
+def _checks(session: ExamSession, index: int) -> vision.Checks:
+    """The exam's checks for the stream's `index`-th frame; identity as the rules' schedule
+    says (read without the lock: a stale state only moves one check)."""
+    base = checks_for(session.exam)
+    rules = session_rules(session.exam, frames.rules_state(session))
+    due = rules.identity_due(index, every=settings.IDENTITY_CHECK_EVERY,
+                             every_clear=settings.IDENTITY_CHECK_EVERY_CLEAR)  # fmt: skip
+    return dataclasses.replace(base, identity=base.identity and due)
 
 
 def checks_for(exam: Exam) -> vision.Checks:

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .augment import DEFAULT_VIEWS
-from .predict import FERPredictor
+from ..augment import DEFAULT_VIEWS
+from ..predict import FERPredictor
 
 
 def _median_ms(fn: Any, runs: int, warmup: int) -> float:
