@@ -7,6 +7,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
+from invigilation.decisions import rules
 from invigilation.env import env_bool, env_email, env_int, env_list, env_rate, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -239,8 +240,8 @@ FRAME_TTL_SECONDS = env_int("FRAME_TTL_SECONDS", 10)
 # analysed frame of a student while the identity test holds evidence against them, on every
 # IDENTITY_CHECK_EVERY_CLEAR-th while it holds none, and on the first frame after one without a
 # face; detection, head pose and expression run on every frame.
-IDENTITY_CHECK_EVERY = env_int("IDENTITY_CHECK_EVERY", 3)
-IDENTITY_CHECK_EVERY_CLEAR = env_int("IDENTITY_CHECK_EVERY_CLEAR", 10)
+IDENTITY_CHECK_EVERY = env_int("IDENTITY_CHECK_EVERY", rules.IDENTITY_CHECK_EVERY)
+IDENTITY_CHECK_EVERY_CLEAR = env_int("IDENTITY_CHECK_EVERY_CLEAR", rules.IDENTITY_CHECK_EVERY_CLEAR)
 # Students may open the capture page and check in this long before the exam starts.
 CHECK_IN_OPENS_BEFORE = timedelta(minutes=env_int("CHECK_IN_OPENS_MINUTES", 30))
 # Expression analysis is restricted in some jurisdictions (e.g. the EU AI Act in education):

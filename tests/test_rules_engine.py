@@ -102,6 +102,19 @@ def test_sustained_strong_negative_expression():
     assert [(e.kind, e.at - T0, e.confidence) for e in events] == [("expression", 50.0, 0.75)]
 
 
+def test_a_face_the_identity_test_doubts_is_not_judged_against_the_students_usual():
+    # Someone else sits down at 30 s: their face reads more fearful than the student's usual,
+    # but whose usual it is, is exactly what is in doubt (the identity flag says so).
+    fearful = {"expression": {"fear": 0.5, "surprise": 0.3, "neutral": 0.2}}
+    proxy = {**fearful, "identity_match": False, "identity_distance": 0.8}
+    rules = SessionRules(RuleSettings(expression_seconds=20, expression_threshold=0.6))
+    usual = [frame(t) for t in range(30)]
+    events = run(rules, usual + [frame(t, **proxy) for t in range(30, 90)])
+    assert [e.kind for e in events] == ["identity_mismatch"]
+    # Only the first of the other face's frames joined the usual: no doubt was held before it.
+    assert rules.expression_usual[0] == 31
+
+
 def test_a_face_that_always_reads_as_fearful_is_not_flagged_for_it():
     fearful = {"expression": {"fear": 0.5, "surprise": 0.3, "neutral": 0.2}}
     rules = SessionRules(RuleSettings(expression_seconds=20))

@@ -16,6 +16,10 @@ from typing import Any
 from invigilation.decisions import identity, liveness
 
 NEGATIVE_EXPRESSIONS = ("angry", "fear", "surprise")
+# The identity schedule (`SessionRules.identity_due`): every 3rd frame while the sequential test
+# holds evidence (the rate it was calibrated at), every 10th while it holds none.
+IDENTITY_CHECK_EVERY = 3
+IDENTITY_CHECK_EVERY_CLEAR = 10
 
 
 def impostor_probability(distance: float) -> float:
@@ -270,9 +274,11 @@ class SessionRules:
         return replace(frame, rigid=rigid)
 
     def _with_expression_baseline(self, frame: FrameResult) -> FrameResult:
-        """The mean score of the frames before this one; this frame then joins it."""
+        """The mean score of the frames before this one; this frame then joins it. While the
+        identity test holds evidence that the face is someone else's, the student's usual says
+        nothing about it: the frame is neither judged against it nor added to it."""
         score = _negative_score(frame)
-        if score is None:
+        if score is None or self.identity.score > 0:
             return frame
         count, total = self.expression_usual
         self.expression_usual = [count + 1, total + score]

@@ -22,6 +22,7 @@ from invigilation.proctoring.services import push_event, push_finished, raise_fl
 from invigilation.students import embeddings
 from invigilation.students.models import EnrolmentPhoto, Student
 from invigilation.vision import frame_observation
+from invigilation.vision.frame_observation import References
 from invigilation.vision.timing import StageTimer
 
 RULES_STATE_TTL = 24 * 3600
@@ -44,8 +45,9 @@ def process_latest_frame(
             return None  # expired: a newer frame will come
     with _counted_if_lost(session, claim):
         with timer.stage("fetch"):
-            checks = _checks(session, frames.count_frame(session))
-            references = references_for(session)
+            checks = _checks(session.exam, *frames.next_frame(session))
+            # The references are only compared with on identity checks.
+            references = references_for(session) if checks.identity else References()
         try:
             result = frame_observation.analyse(pending.jpeg, references, checks)
         except vision.InvalidImage:
@@ -117,8 +119,8 @@ def session_status(record: FrameRecord) -> dict:
     }
 
 
-def references_for(session: ExamSession) -> frame_observation.References:
-    return frame_observation.References(
+def references_for(session: ExamSession) -> References:
+    return References(
         enrolment=enrolment_for(session),
         anchor=anchor_for(session),
         roster=lambda: roster_for(session),
@@ -169,11 +171,11 @@ def roster_for(session: ExamSession) -> dict[str, np.ndarray]:
     return {label: np.concatenate(vectors) for label, vectors in roster.items()}
 
 
-def _checks(session: ExamSession, index: int) -> vision.Checks:
+def _checks(exam: Exam, index: int, rules_state: dict | None) -> vision.Checks:
     """The exam's checks for the stream's `index`-th frame; identity as the rules' schedule
-    says (read without the lock: a stale state only moves one check)."""
-    base = checks_for(session.exam)
-    rules = session_rules(session.exam, frames.rules_state(session))
+    says (their state read without the lock: a stale one only moves one check)."""
+    base = checks_for(exam)
+    rules = session_rules(exam, rules_state)
     due = rules.identity_due(index, every=settings.IDENTITY_CHECK_EVERY,
                              every_clear=settings.IDENTITY_CHECK_EVERY_CLEAR)  # fmt: skip
     return dataclasses.replace(base, identity=base.identity and due)

@@ -177,9 +177,16 @@ def failed_frames(session: ExamSession) -> int:
     return int(client().get(_key(session, "failed")) or 0)
 
 
-def count_frame(session: ExamSession) -> int:
-    """0, 1, 2, ... for the session's analysed frames (for checks run every N-th frame)."""
-    return _increment(session, "count") - 1
+def next_frame(session: ExamSession) -> tuple[int, dict | None]:
+    """The frame's index (0, 1, 2, ... for the session's analysed frames) and the rules' state,
+    in one round trip: together they say which checks the frame gets."""
+    count = _key(session, "count")
+    pipe = client().pipeline()
+    pipe.incr(count)
+    pipe.expire(count, COUNTER_TTL)
+    pipe.get(_key(session, "rules"))
+    index, _, raw = pipe.execute()
+    return int(index) - 1, json.loads(raw) if raw else None
 
 
 def rules_state(session: ExamSession) -> dict | None:

@@ -8,6 +8,8 @@ import json
 import sys
 from pathlib import Path
 
+from invigilation.decisions.rules import IDENTITY_CHECK_EVERY, IDENTITY_CHECK_EVERY_CLEAR
+
 from .datasets import data_dir
 
 
@@ -45,7 +47,7 @@ def _bench(args: argparse.Namespace) -> dict:
             Path(args.video),
             args.frames,
             identity_every=args.identity_every,
-            identity_every_clear=args.identity_every_clear,
+            identity_every_clear=args.identity_every_clear or None,
             peer=args.peer,
         )
     except PeerUnavailable as exc:  # a clear message, exit status 1, no traceback
@@ -119,14 +121,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--video", required=True)
     p.add_argument("--frames", type=int, default=None, help="limit the frames measured")
     p.add_argument(
-        "--identity-every", type=int, default=1, help="embed + verify on every N-th frame only"
+        "--identity-every",
+        type=int,
+        default=IDENTITY_CHECK_EVERY,
+        help="identity on every N-th frame while the identity test holds evidence",
     )
     p.add_argument(
         "--identity-every-clear",
         type=int,
-        default=None,
-        help="the product's schedule: every N-th frame while the identity test holds no "
-        "evidence, --identity-every while it holds some (the rules run on every frame)",
+        default=IDENTITY_CHECK_EVERY_CLEAR,
+        help="... and every N-th while it holds none (the product's schedule, the rules run "
+        "on every frame); 0: every --identity-every-th frame, whatever the rules hold",
     )
     p.add_argument(
         "--peer",

@@ -20,7 +20,12 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from invigilation.decisions.rules import RuleSettings, SessionRules
+from invigilation.decisions.rules import (
+    IDENTITY_CHECK_EVERY,
+    IDENTITY_CHECK_EVERY_CLEAR,
+    RuleSettings,
+    SessionRules,
+)
 
 from . import frame_observation
 from .analyse import Checks, FrameAnalysis, analyse_frame
@@ -52,14 +57,15 @@ def bench(
     video: Path,
     max_frames: int | None = None,
     warmup: int = 5,
-    identity_every: int = 1,
-    identity_every_clear: int | None = None,
+    identity_every: int = IDENTITY_CHECK_EVERY,
+    identity_every_clear: int | None = IDENTITY_CHECK_EVERY_CLEAR,
     peer: bool = False,
 ) -> dict:
     """Mean stage timings over the clip; the student is enrolled from the clip's first frame.
 
-    `identity_every_clear`: identity on the product's schedule (the rules decide, as on the
-    worker: `SessionRules.identity_due`) instead of on every `identity_every`-th frame.
+    By default identity runs on the product's schedule (the rules decide, as on the worker:
+    `SessionRules.identity_due`); with `identity_every_clear` None, on every
+    `identity_every`-th frame.
     `peer`: also time the face_recognition webcam loop on every frame, alternating which of the
     two goes first, and report its mean and `ratio` = product total / peer (lower is cheaper).
     """
