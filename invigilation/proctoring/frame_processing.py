@@ -178,7 +178,7 @@ def _checks(exam: Exam, index: int, rules_state: dict | None) -> vision.Checks:
     rules = session_rules(exam, rules_state)
     due = rules.identity_due(index, every=settings.IDENTITY_CHECK_EVERY,
                              every_clear=settings.IDENTITY_CHECK_EVERY_CLEAR)  # fmt: skip
-    return dataclasses.replace(base, identity=base.identity and due)
+    return base.with_identity(due)
 
 
 def checks_for(exam: Exam) -> vision.Checks:

@@ -4,7 +4,7 @@ simulated clock, and the flags scored against the scenario's expected events."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from invigilation import scenarios, vision
 from invigilation.decisions.rules import RuleEvent, SessionRules
@@ -113,7 +113,7 @@ def _stream(scenario, setup: Setup, references) -> list[RuleEvent]:
         due = rules.identity_due(
             index, every=setup.identity_every, every_clear=setup.identity_every_clear
         )
-        checks = replace(setup.checks, identity=setup.checks.identity and due)
+        checks = setup.checks.with_identity(due)
         result = frame_observation.analyse(jpeg, references, checks)
         events += rules.observe(frame_observation.frame_result(result, EPOCH + at, references))
         last = at

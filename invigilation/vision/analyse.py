@@ -37,6 +37,10 @@ class Checks:
     quality: bool = True
     embed: bool = False  # embed every face even with no enrolment (check-in, session anchor)
 
+    def with_identity(self, due: bool) -> Checks:
+        """These checks, with identity only if the schedule says it is due on this frame."""
+        return replace(self, identity=self.identity and due)
+
 
 @dataclass
 class FaceAnalysis:
@@ -104,13 +108,9 @@ def analyse_frame(
 
 
 def checks_for_frame(index: int, identity_every: int = 1, base: Checks | None = None) -> Checks:
-    """`base` with identity on only every `identity_every`-th frame (index 0 included).
-
-    The dlib embedder costs ~100+ ms on one core; verifying e.g. every 10th frame (3 per second
-    at 30 fps) while detection runs on every frame keeps the mean frame cost low.
-    """
-    base = base or Checks()
-    return replace(base, identity=base.identity and index % identity_every == 0)
+    """`base` with identity on only every `identity_every`-th frame (index 0 included): a fixed
+    schedule. The worker's is the rules' (`SessionRules.identity_due`)."""
+    return (base or Checks()).with_identity(index % identity_every == 0)
 
 
 def warm_up(checks: Checks | None = None) -> None:

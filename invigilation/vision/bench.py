@@ -28,9 +28,10 @@ from invigilation.decisions.rules import (
 )
 
 from . import frame_observation
-from .analyse import Checks, FrameAnalysis, analyse_frame
+from .analyse import Checks, FrameAnalysis, analyse_frame, checks_for_frame
 from .datasets import video_frames
-from .images import encode_jpeg
+from .images import encode_jpeg, load_image
+from .model_files import package_file
 from .verify import Enrolment, enrol
 
 STAGES = ("decode", "detect", "embed", "verify", "expression", "pose", "quality")
@@ -119,11 +120,12 @@ class _Schedule:
 
     def checks(self, index: int) -> Checks:
         if self.every_clear is None:
-            due = index % self.every == 0
+            checks = checks_for_frame(index, self.every)
         else:
             due = self.rules.identity_due(index, every=self.every, every_clear=self.every_clear)
-        self.identity_checks += due
-        return Checks(identity=due)
+            checks = Checks().with_identity(due)
+        self.identity_checks += checks.identity
+        return checks
 
     def observe(self, result: FrameAnalysis, at: float) -> None:
         self.rules.observe(frame_observation.frame_result(result, at, self.references))
@@ -136,10 +138,10 @@ class _Peer:
         self.fr = module
 
     def enrol(self, jpeg: bytes) -> list[np.ndarray]:
-        return self.fr.face_encodings(_decode_rgb(jpeg))[:1]
+        return self.fr.face_encodings(load_image(jpeg, rgb=True))[:1]
 
     def __call__(self, jpeg: bytes, known: list[np.ndarray]) -> list[bool]:
-        rgb = _decode_rgb(jpeg)  # the example gets decoded frames; the product decodes too
+        rgb = load_image(jpeg, rgb=True)  # as the product decodes
         locations = self.fr.face_locations(rgb)  # HOG, number_of_times_to_upsample=1
         encodings = self.fr.face_encodings(rgb, locations)  # dlib, every face, every frame
         return [bool(self.fr.compare_faces(known, e)[0]) for e in encodings if known]
@@ -156,7 +158,7 @@ def face_recognition_peer() -> _Peer:
     stand_in = None
     if importlib.util.find_spec("pkg_resources") is None:
         stand_in = types.ModuleType("pkg_resources")
-        stand_in.resource_filename = _resource_filename
+        stand_in.resource_filename = lambda package, name: str(package_file(package, name))
         sys.modules["pkg_resources"] = stand_in
     try:
         import face_recognition  # noqa: PLC0415 - optional, benchmark only
@@ -168,16 +170,6 @@ def face_recognition_peer() -> _Peer:
         if stand_in is not None and sys.modules.get("pkg_resources") is stand_in:
             del sys.modules["pkg_resources"]
     return _Peer(face_recognition)
-
-
-def _resource_filename(package: str, name: str) -> str:
-    spec = importlib.util.find_spec(package)
-    return str(Path(spec.origin).parent / name)
-
-
-def _decode_rgb(jpeg: bytes) -> np.ndarray:
-    bgr = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
-    return np.ascontiguousarray(bgr[:, :, ::-1])  # dlib needs a contiguous RGB array
 
 
 def _timed(peer: Callable, jpeg: bytes, known: list, matches: list) -> float:

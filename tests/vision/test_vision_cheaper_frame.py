@@ -6,7 +6,6 @@ import hashlib
 import importlib.util
 import re
 import sys
-import time
 from pathlib import Path
 
 import cv2
@@ -19,7 +18,6 @@ from invigilation.vision.detect import Face, detect_faces_rgb, largest_face
 from invigilation.vision.embed import embed_rgb
 from invigilation.vision.images import encode_jpeg, load_image
 from invigilation.vision.quality import assess_quality
-from invigilation.vision.timing import StageTimer
 from invigilation.vision.verify import enrol
 
 
@@ -99,16 +97,6 @@ def test_sharpness_is_the_variance_of_the_laplacian(webcam_frame: np.ndarray) ->
     quality = assess_quality(grey)
     assert quality.sharpness == round(float(cv2.Laplacian(grey, cv2.CV_64F).var()), 1)
     assert quality.brightness == round(float(grey.mean()), 1)
-
-
-def test_stage_timer_counts_nested_stages_once() -> None:
-    timer = StageTimer()
-    with timer.stage("outer"):
-        time.sleep(0.02)
-        with timer.stage("inner"):
-            time.sleep(0.03)
-    assert 25 <= timer.ms["inner"] < 200
-    assert 15 <= timer.ms["outer"] < timer.ms["inner"]
 
 
 def test_bench_without_the_peer_says_how_to_install_it(monkeypatch) -> None:
