@@ -211,7 +211,8 @@ def crowd(exam, *, students: int, flags: int, prefix: str) -> None:
     )
     kinds = ["no_face", "looking_away", "identity_mismatch", "multiple_faces", "expression"]
     Flag.objects.bulk_create(
-        Flag(session=sessions[(i * i) % len(sessions)], kind=kinds[i % 5], severity=1 + i % 3,
+        Flag(exam=exam, session=sessions[(i * i) % len(sessions)], kind=kinds[i % 5],
+             severity=1 + i % 3,
              confidence=0.5, raised_at=now - timedelta(seconds=i), snapshot="s.jpg",
              evidence={"distance": 0.7, "p_impostor": 0.9})
         for i in range(flags)

@@ -168,7 +168,8 @@ def _exam_in_full_swing(students: int, alerts: int, face: bytes) -> Exam:
         kind, severity = rng.choice(KINDS)
         evidence = {"distance": 0.71, "p_impostor": 0.93} if kind == "identity_mismatch" else {}
         flags.append(Flag(
-            session=session, kind=kind, severity=severity, confidence=round(rng.random(), 3),
+            exam=exam, session=session, kind=kind, severity=severity,
+            confidence=round(rng.random(), 3),
             raised_at=now - timedelta(seconds=alerts - i), message=f"{kind} #{i}",
             evidence=evidence, snapshot=snapshot,
             review_state=rng.choice(["open"] * 4 + ["dismissed", "confirmed", "escalated"]),

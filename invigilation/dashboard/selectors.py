@@ -40,7 +40,7 @@ class StudentCard:
 def exam_flags(*, user: AbstractBaseUser | AnonymousUser, exam: Exam) -> list[Flag]:
     """Every flag of the exam, newest first, with its student (the exam is known: not joined
     again for each of a thousand flags)."""
-    flags = flags_visible_to(user=user).filter(session__exam=exam)
+    flags = flags_visible_to(user=user).filter(exam=exam)
     return list(
         flags.select_related(None).select_related("session__student").order_by("-raised_at")
     )
@@ -65,6 +65,8 @@ def student_cards(
             top_expression=top_expression(session.last_expression) or "",
         )
     for flag in flags:
+        if flag.session_id is None:
+            continue  # the room's alert about no enrolled student: no card to weigh it on
         card = cards[flag.session_id]
         card.risk += risk.flag_risk(flag)
         if flag.review_state == Flag.Review.OPEN:

@@ -28,31 +28,39 @@ class FlagReviewInline(admin.TabularInline):
         return False
 
 
+def _picture(flag: Flag, field: str) -> str:
+    if not getattr(flag, field):
+        return "none"
+    # Through the API's permission-checked (and audited) view: files have no public URL.
+    url = reverse(f"flag-{field}", args=[flag.pk])
+    return format_html('<a href="{}"><img src="{}" alt="{}" style="height:160px"></a>',
+                       url, url, field)  # fmt: skip
+
+
 @admin.register(Flag)
 class FlagAdmin(admin.ModelAdmin):
     """Flags are evidence the system raised: read-only here. Reviews go through the review
     actions (dashboard, review queue, API), which keep the trail; only erasure and the
     retention purge delete flags."""
 
-    list_display = ["raised_at", "kind", "severity", "session", "review_state"]
-    list_filter = ["kind", "severity", "review_state", "session__exam"]
+    list_display = ["raised_at", "kind", "severity", "exam", "session", "review_state"]
+    list_filter = ["kind", "severity", "review_state", "exam"]
     search_fields = ["session__student__student_number", "message"]
     date_hierarchy = "raised_at"
-    list_select_related = ["session__student", "session__exam"]
-    fields = ["session", "kind", "severity", "confidence", "raised_at", "message", "evidence",
-              "snapshot_image", "review_state", "reviewed_by", "reviewed_at",
-              "review_note"]  # fmt: skip
+    list_select_related = ["session__student", "exam"]
+    fields = ["exam", "session", "kind", "severity", "confidence", "raised_at", "message",
+              "evidence", "snapshot_image", "thumbnail_image", "review_state", "reviewed_by",
+              "reviewed_at", "review_note"]  # fmt: skip
     readonly_fields = fields
     inlines = [FlagReviewInline]
 
     @admin.display(description="Snapshot")
     def snapshot_image(self, flag: Flag) -> str:
-        if not flag.snapshot:
-            return "none"
-        # Through the API's permission-checked (and audited) view: files have no public URL.
-        url = reverse("flag-snapshot", args=[flag.pk])
-        return format_html('<a href="{}"><img src="{}" alt="snapshot" style="height:160px"></a>',
-                           url, url)  # fmt: skip
+        return _picture(flag, "snapshot")
+
+    @admin.display(description="Whole frame")
+    def thumbnail_image(self, flag: Flag) -> str:
+        return _picture(flag, "thumbnail")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -39,7 +39,7 @@ from invigilation.proctoring.throttles import CheckInThrottle, SystemCheckThrott
 
 
 class FlagFilter(django_filters.FilterSet):
-    exam = IdFilter(field_name="session__exam")
+    exam = IdFilter()
     session = IdFilter()
     # A dashboard reconnecting asks for everything after the last flag it has seen.
     raised_after = DateTimeFilter(field_name="raised_at", lookup_expr="gt")
@@ -70,8 +70,7 @@ class FlagViewSet(viewsets.ReadOnlyModelViewSet):
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
         flag = self.get_object()
         record_access(request=request, action=Action.VIEWED, what=What.FLAGS_API,
-                      exam=flag.session.exam, student=flag.session.student,
-                      detail=f"flag {flag.pk}")  # fmt: skip
+                      exam=flag.exam, student=flag.student, detail=f"flag {flag.pk}")  # fmt: skip
         return Response(self.get_serializer(flag).data)
 
     def _exam_filter(self) -> int | None:
@@ -95,14 +94,24 @@ class FlagViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(responses={(200, "image/jpeg"): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"])
     def snapshot(self, request: Request, pk: str, format: str | None = None) -> FileResponse:
-        """The evidence frame, with the faces boxed."""
+        """The evidence frame, with the faces boxed (a room camera's flag: the face's crop)."""
+        return self._picture(request, "snapshot")
+
+    @extend_schema(responses={(200, "image/jpeg"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"])
+    def thumbnail(self, request: Request, pk: str, format: str | None = None) -> FileResponse:
+        """A room camera's flag: the whole frame, every face boxed."""
+        return self._picture(request, "thumbnail")
+
+    def _picture(self, request: Request, field: str) -> FileResponse:
         flag = self.get_object()
-        if not flag.snapshot:
-            raise Http404("This flag has no snapshot.")
+        picture = getattr(flag, field)
+        if not picture:
+            raise Http404(f"This flag has no {field}.")
         record_access(request=request, action=Action.VIEWED, what=What.FLAG_SNAPSHOT,
-                      exam=flag.session.exam, student=flag.session.student,
-                      detail=f"flag {flag.pk}")  # fmt: skip
-        response = FileResponse(flag.snapshot.open("rb"), content_type="image/jpeg")
+                      exam=flag.exam, student=flag.student,
+                      detail=f"flag {flag.pk} {field}")  # fmt: skip
+        response = FileResponse(picture.open("rb"), content_type="image/jpeg")
         response["Cache-Control"] = "private, no-store"
         return response
 

@@ -3,11 +3,12 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from invigilation.exams.models import ExamSession
+from invigilation.exams.models import Exam, ExamSession
+from invigilation.students.models import Student
 
 
 def snapshot_path(flag: "Flag", filename: str) -> str:
-    return f"snapshots/{flag.session.exam_id}/{flag.session_id}/{uuid.uuid4().hex}.jpg"
+    return f"snapshots/{flag.exam_id}/{flag.session_id or 'room'}/{uuid.uuid4().hex}.jpg"
 
 
 class Flag(models.Model):
@@ -22,6 +23,17 @@ class Flag(models.Model):
         CAMERA_BLOCKED = "camera_blocked", "Camera covered or too dark"
         STREAM_STOPPED = "stream_stopped", "Stream stopped"
         LIVENESS_FAILED = "liveness_failed", "No live face (photo or screen?)"
+        # Exams in a room: the entrance kiosk
+        ALREADY_CHECKED_IN = "already_checked_in", "Already checked in"
+        NOT_ENROLLED = "not_enrolled", "Not enrolled in this exam"
+        NO_MATCH = "no_match", "No match at the kiosk"
+        # Exams in a room: the hall cameras (`decisions.room`)
+        UNKNOWN_PERSON = "unknown_person", "Unknown person in the room"
+        NOT_CHECKED_IN = "not_checked_in", "Present but never checked in"
+        NOT_SEEN = "not_seen", "Checked in, not seen"
+        TOO_MANY_FACES = "too_many_faces", "More faces than checked-in students"
+        SEAT_MISMATCH = "seat_mismatch", "At another seat"
+        TWO_SEATS = "two_seats", "Seen at two places"
 
     class Severity(models.IntegerChoices):
         LOW = 1, "Low"
@@ -34,7 +46,12 @@ class Flag(models.Model):
         DISMISSED = "dismissed", "Dismissed"
         ESCALATED = "escalated", "Escalated"
 
-    session = models.ForeignKey(ExamSession, on_delete=models.CASCADE, related_name="flags")
+    exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="flags")
+    # The student's session; empty for a room's alert about no enrolled student (a stranger, a
+    # crowd, a candidate at the kiosk who is not enrolled).
+    session = models.ForeignKey(
+        ExamSession, on_delete=models.CASCADE, related_name="flags", null=True, blank=True
+    )
     kind = models.CharField(max_length=32, choices=Kind.choices)
     severity = models.PositiveSmallIntegerField(choices=Severity.choices, default=Severity.MEDIUM)
     confidence = models.FloatField(default=1.0, help_text="0..1, how sure the rule is.")
@@ -42,6 +59,8 @@ class Flag(models.Model):
     message = models.CharField(max_length=255, blank=True)
     evidence = models.JSONField(default=dict, blank=True, help_text="Measurements that fired it.")
     snapshot = models.ImageField(upload_to=snapshot_path, blank=True)
+    # A room camera's whole frame with every face boxed, beside the face's crop in `snapshot`.
+    thumbnail = models.ImageField(upload_to=snapshot_path, blank=True)
     review_state = models.CharField(max_length=16, choices=Review.choices, default=Review.OPEN)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
@@ -51,10 +70,18 @@ class Flag(models.Model):
 
     class Meta:
         ordering = ["-raised_at"]
-        indexes = [models.Index(fields=["session", "raised_at"])]
+        indexes = [
+            models.Index(fields=["session", "raised_at"]),
+            models.Index(fields=["exam", "raised_at"]),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} for {self.session} at {self.raised_at:%H:%M:%S}"
+        whom = self.session or f"the room of exam {self.exam_id}"
+        return f"{self.get_kind_display()} for {whom} at {self.raised_at:%H:%M:%S}"
+
+    @property
+    def student(self) -> Student | None:
+        return self.session.student if self.session_id else None
 
     @property
     def identity_distance(self) -> float | None:

@@ -10,8 +10,8 @@ from invigilation.students.models import EnrolmentPhoto
 
 
 def flags_visible_to(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Flag]:
-    return Flag.objects.filter(session__exam__in=exams_visible_to(user=user)).select_related(
-        "session__exam", "session__student"
+    return Flag.objects.filter(exam__in=exams_visible_to(user=user)).select_related(
+        "exam", "session__student"
     )
 
 

@@ -18,12 +18,14 @@ class FlagReviewInputSerializer(serializers.Serializer):
 
 
 class FlagSerializer(serializers.ModelSerializer):
-    exam = serializers.IntegerField(source="session.exam_id", read_only=True)
-    student_number = serializers.CharField(source="session.student.student_number")
-    student_name = serializers.CharField(source="session.student.full_name")
+    exam = serializers.IntegerField(source="exam_id", read_only=True)
+    # Null for a room's alert about no enrolled student (a stranger, a crowd).
+    student_number = serializers.CharField(source="student.student_number", default=None)
+    student_name = serializers.CharField(source="student.full_name", default=None)
     reviews = FlagReviewSerializer(many=True, read_only=True)
     kind_label = serializers.CharField(source="get_kind_display")
     has_snapshot = serializers.SerializerMethodField()
+    has_thumbnail = serializers.SerializerMethodField()
 
     class Meta:
         model = Flag
@@ -42,6 +44,7 @@ class FlagSerializer(serializers.ModelSerializer):
             "message",
             "evidence",
             "has_snapshot",
+            "has_thumbnail",
             "review_state",
             "reviewed_by",
             "reviewed_at",
@@ -51,3 +54,6 @@ class FlagSerializer(serializers.ModelSerializer):
 
     def get_has_snapshot(self, flag: Flag) -> bool:
         return bool(flag.snapshot)
+
+    def get_has_thumbnail(self, flag: Flag) -> bool:
+        return bool(flag.thumbnail)

@@ -10,14 +10,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from invigilation.core import async_bridge
-from invigilation.exams.models import Attendance, ExamSession
+from invigilation.exams.models import Attendance, Exam, ExamSession
 from invigilation.proctoring.groups import exam_group
 from invigilation.proctoring.models import CheckInAttempt, Flag, FlagReview
 
 
 def raise_flag(
     *,
-    session: ExamSession,
+    session: ExamSession | None = None,
+    exam: Exam | None = None,
     kind: str,
     severity: int = Flag.Severity.MEDIUM,
     confidence: float = 1.0,
@@ -25,8 +26,14 @@ def raise_flag(
     evidence: dict[str, Any] | None = None,
     raised_at: datetime | None = None,
     snapshot: bytes | None = None,
+    thumbnail: bytes | None = None,
 ) -> Flag:
+    """A flag on a student's session, or on the exam alone (`exam`; a room's alert about no
+    enrolled student): `snapshot` is the face, `thumbnail` a room camera's whole frame."""
+    if session is None and exam is None:
+        raise ValueError("A flag belongs to a session or to an exam.")
     flag = Flag(
+        exam_id=exam.pk if exam is not None else session.exam_id,
         session=session,
         kind=kind,
         severity=severity,
@@ -37,6 +44,8 @@ def raise_flag(
     )
     if snapshot:
         flag.snapshot.save("snapshot.jpg", ContentFile(snapshot), save=False)
+    if thumbnail:
+        flag.thumbnail.save("thumbnail.jpg", ContentFile(thumbnail), save=False)
     flag.save()
     # Only committed flags are announced; the dashboard re-reads them over REST anyway.
     transaction.on_commit(lambda: push_flag(flag=flag))
@@ -44,11 +53,12 @@ def raise_flag(
 
 
 def flag_event(flag: Flag) -> dict[str, Any]:
+    student = flag.session.student if flag.session_id else None
     return {
         "id": flag.pk,
-        "session": flag.session_id,
-        "student_number": flag.session.student.student_number,
-        "student_name": flag.session.student.full_name,
+        "session": flag.session_id,  # None: the room's alert about no enrolled student
+        "student_number": student.student_number if student else None,
+        "student_name": student.full_name if student else None,
         "kind": flag.kind,
         "kind_label": flag.get_kind_display(),
         "severity": flag.severity,
@@ -57,14 +67,13 @@ def flag_event(flag: Flag) -> dict[str, Any]:
         "raised_at": flag.raised_at.isoformat(),
         "review_state": flag.review_state,
         "has_snapshot": bool(flag.snapshot),
+        "has_thumbnail": bool(flag.thumbnail),
         "evidence": flag.evidence,  # an identity flag's distance and probability, for review
     }
 
 
 def push_flag(*, flag: Flag) -> None:
-    push_event(
-        exam_id=flag.session.exam_id, event={"type": "flag.raised", "flag": flag_event(flag)}
-    )
+    push_event(exam_id=flag.exam_id, event={"type": "flag.raised", "flag": flag_event(flag)})
 
 
 REVIEW_STATES = {Flag.Review.CONFIRMED, Flag.Review.DISMISSED, Flag.Review.ESCALATED}
@@ -86,7 +95,7 @@ def review_flag(*, flag: Flag, reviewer: AbstractBaseUser, state: str, note: str
     flag.review_note = review.note
     flag.save(update_fields=["review_state", "reviewed_by", "reviewed_at", "review_note"])
     transaction.on_commit(lambda: push_event(
-        exam_id=flag.session.exam_id, event={"type": "flag.reviewed", "flag": flag_event(flag)}
+        exam_id=flag.exam_id, event={"type": "flag.reviewed", "flag": flag_event(flag)}
     ))  # fmt: skip
     return review
 

@@ -9,6 +9,7 @@ from invigilation.proctoring.models import CheckInAttempt, Flag
 def remove_snapshot_file(sender, instance: Flag, **kwargs) -> None:
     # A snapshot is a picture of a student: it goes with its flag (student deleted, purge).
     delete_file_on_commit(instance.snapshot)
+    delete_file_on_commit(instance.thumbnail)
 
 
 @receiver(post_delete, sender=CheckInAttempt)

@@ -250,7 +250,7 @@ def check_in_attempts(*, exam: Exam, rows: list[AttendanceRow]) -> list[CheckIns
 def exam_flags(*, exam: Exam) -> QuerySet[Flag]:
     """Every flag of the exam, whatever the student's attendance or the review state."""
     return (
-        Flag.objects.filter(session__exam=exam)
+        Flag.objects.filter(exam=exam)
         .select_related("session__student", "reviewed_by")
         .order_by("raised_at", "pk")
     )
@@ -270,7 +270,7 @@ def _with_identity(flags: list[Flag]) -> list[ReportFlag]:
     # The matched student's record, read from their session in the same exam.
     matched_students = dict(
         ExamSession.objects.filter(
-            pk__in=matched, exam__in={f.session.exam_id for f in identity_flags}
+            pk__in=matched, exam__in={f.exam_id for f in identity_flags}
         ).values_list("pk", "student_id")
     )
     students = {f.session.student_id for f in identity_flags} | set(matched_students.values())

@@ -46,7 +46,8 @@ def flags_csv(request: HttpRequest, exam_id: int) -> HttpResponse:
               "raised_at", "message", "review_state", "reviewed_by", "reviewed_at",
               "review_note"]  # fmt: skip
     rows = [
-        [f.pk, f.session.student.student_number, f.session.student.full_name, f.kind,
+        [f.pk, f.student.student_number if f.student else "",
+         f.student.full_name if f.student else "(the room)", f.kind,
          f.get_severity_display(), f.confidence, f.raised_at.isoformat(), f.message,
          f.review_state, f.reviewed_by.username if f.reviewed_by else "",
          f.reviewed_at.isoformat() if f.reviewed_at else "", f.review_note]

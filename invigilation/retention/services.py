@@ -61,8 +61,8 @@ def purge_expired_data(*, now: datetime) -> PurgeReport:
 
 
 def _purge_exam(exam: Exam, now: datetime, report: PurgeReport) -> None:
-    flags = Flag.objects.filter(session__exam=exam)
-    report.snapshots += flags.exclude(snapshot="").count()
+    flags = Flag.objects.filter(exam=exam)
+    report.snapshots += flags.exclude(snapshot="").count() + flags.exclude(thumbnail="").count()
     report.flags += flags.count()
     flags.delete()  # per-row post_delete removes each snapshot file after the commit
     report.frame_records += FrameRecord.objects.filter(session__exam=exam).delete()[0]

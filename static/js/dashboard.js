@@ -290,16 +290,21 @@ window.Risk = {
   // ---- alert feed ----------------------------------------------------------------------
   function newGroup(flag) {
     const section = el("section", "group");
-    section.dataset.session = flag.session;
     const header = el("header");
-    const who = el("button", "who link", flag.student_name || flag.student_number);
-    who.type = "button";
-    who.title = "show the student's card";
+    // A room camera's or the kiosk's alert about no enrolled student has no session: "the room".
+    const room = flag.session == null;
+    const who = el(room ? "strong" : "button", room ? "who-room" : "who link",
+                   room ? "The room" : flag.student_name || flag.student_number);
+    if (!room) {
+      section.dataset.session = flag.session;
+      who.type = "button";
+      who.title = "show the student's card";
+    }
     const more = el("button", "more link");
     more.type = "button";
-    header.append(who, " ", el("span", "meta", flag.student_number), " ",
+    header.append(who, " ", el("span", "meta", flag.student_number || ""), " ",
                   el("span", "badge count"), " ", more);
-    const group = { el: section, list: el("ul"), count: header.querySelector(".count"), more, records: [] };
+    const group = { el: section, list: el("ul"), count: header.querySelector(".count"), more, records: [], room };
     section.append(header, group.list);
     groups.set(flag.session, group);
     return group;
@@ -333,7 +338,7 @@ window.Risk = {
     let students = 0;
     for (const group of groups.values()) {
       alerts += group.shown || 0;
-      if (group.shown) students += 1;
+      if (group.shown && !group.room) students += 1;
     }
     const text = alerts
       ? `${alerts} alert${alerts === 1 ? "" : "s"} from ${students} student${students === 1 ? "" : "s"}`
