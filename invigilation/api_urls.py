@@ -33,6 +33,8 @@ urlpatterns = [
         name="student-personal-data",
     ),
     path("students/<int:student_id>/erase/", ErasureView.as_view(), name="student-erase"),
+    path("", include("invigilation.kiosk.api_urls")),
+    path("", include("invigilation.rooms.api_urls")),
     path("", include(router.urls)),
     path("auth/token/", ObtainAuthTokenView.as_view(), name="api-token"),
     path("me/session/", StudentSessionView.as_view(), name="student-session"),

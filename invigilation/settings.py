@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "invigilation.students",
     "invigilation.exams",
     "invigilation.proctoring",
+    "invigilation.kiosk",
+    "invigilation.rooms",
     "invigilation.audit",
     # After the apps whose permissions its post_migrate role setup hands out.
     "invigilation.accounts",
@@ -236,6 +238,11 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FRAME_MAX_BYTES = env_int("FRAME_MAX_BYTES", 1024 * 1024)
 FRAME_MAX_SIDE = env_int("FRAME_MAX_SIDE", 1280)
 FRAME_TTL_SECONDS = env_int("FRAME_TTL_SECONDS", 10)
+# Room cameras (exams in a room): a whole hall up to 4K, and how long the room view keeps
+# each camera's latest analysed frame (in Redis only; frames are never stored).
+ROOM_FRAME_MAX_BYTES = env_int("ROOM_FRAME_MAX_BYTES", 6 * 1024 * 1024)
+ROOM_FRAME_MAX_SIDE = env_int("ROOM_FRAME_MAX_SIDE", 3840)
+ROOM_VIEW_TTL_SECONDS = env_int("ROOM_VIEW_TTL_SECONDS", 120)
 # Identity (the face embedding, the costliest check) runs on every IDENTITY_CHECK_EVERY-th
 # analysed frame of a student while the identity test holds evidence against them, on every
 # IDENTITY_CHECK_EVERY_CLEAR-th while it holds none, and on the first frame after one without a

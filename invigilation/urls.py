@@ -24,6 +24,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("", include("invigilation.students.urls")),
     path("", include("invigilation.proctoring.urls")),
+    path("", include("invigilation.kiosk.urls")),
+    path("", include("invigilation.rooms.urls")),
     path("", include("invigilation.reports.urls")),
     path("", include("invigilation.dashboard.urls")),
 ]

@@ -161,6 +161,7 @@ from django.utils import timezone
 from invigilation.accounts.roles import ADMIN_GROUP
 from invigilation.exams.models import Exam
 from invigilation.exams.services import assign_invigilator, enrol_students
+from invigilation.rooms.models import Camera
 from invigilation.students.models import Student
 admin = User.objects.create_user("boss", password="pw-boss-1234", is_staff=True)
 admin.groups.add(Group.objects.get(name=ADMIN_GROUP))
@@ -172,7 +173,9 @@ exam = Exam.objects.create(
 assign_invigilator(exam=exam, user=watcher)
 student = Student.objects.create(student_number="S42", full_name="Proxy Victim")
 session = enrol_students(exam=exam, students=[student])[0]
-print(json.dumps({"exam": exam.pk, "session": session.pk, "token": session.token}))
+camera = Camera.objects.create(exam=exam, name="Front")
+print(json.dumps({"exam": exam.pk, "session": session.pk, "token": session.token,
+                  "camera": camera.pk, "camera_token": camera.token}))
 """
 
 

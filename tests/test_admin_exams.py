@@ -24,6 +24,9 @@ def exam_form(user: User, students, **overrides) -> dict:
         "assignments-TOTAL_FORMS": "1", "assignments-INITIAL_FORMS": "0",
         "assignments-0-user": str(user.pk),
         "sessions-TOTAL_FORMS": str(len(students)), "sessions-INITIAL_FORMS": "0",
+        "cameras-TOTAL_FORMS": "1", "cameras-INITIAL_FORMS": "0",
+        "cameras-0-name": "Back wall", "cameras-0-position": "rows A-E",
+        "cameras-0-frames_per_second": "0.5", "cameras-0-active": "on",
     }  # fmt: skip
     for index, student in enumerate(students):
         form[f"sessions-{index}-student"] = str(student.pk)
@@ -41,6 +44,7 @@ def test_admin_creates_an_exam_assigns_an_invigilator_and_enrols_students(
     assert newcomer.groups.filter(name=INVIGILATOR_GROUP).exists()
     assert list(exams_visible_to(user=User.objects.get(pk=newcomer.pk))) == [exam]
     assert exam.sessions.count() == 2
+    assert list(exam.cameras.values_list("name", "position")) == [("Back wall", "rows A-E")]
 
 
 def test_admin_form_explains_impossible_times_and_rooms(client, exam_admin, students):

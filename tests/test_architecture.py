@@ -23,12 +23,12 @@ PURE_MAY_IMPORT = {
 }
 # The domain modules of the Django apps (models, services, selectors, tasks...), bottom first.
 DOMAIN = ("core", "accounts", "students", "exams", "audit", "invitations", "proctoring",
-          "reports", "retention")  # fmt: skip
+          "kiosk", "rooms", "reports", "retention")  # fmt: skip
 # Apps that are pages or tools as a whole, and the interface modules of every app: the top floor.
 TOP_APPS = {"dashboard", "server", "benchmarks"}
 INTERFACE_MODULES = {"admin", "api", "views", "urls", "serializers", "forms", "consumers",
                      "permissions", "authentication", "throttles", "login", "routing",
-                     "templatetags", "management", "apps"}  # fmt: skip
+                     "templatetags", "management", "apps", "api_urls"}  # fmt: skip
 # Under invigilation/, env (settings helpers) and formats (locale data) are ground floor; the
 # other project modules (settings, urls, asgi...) wire everything up.
 GROUND_MODULES = {"env", "formats"}

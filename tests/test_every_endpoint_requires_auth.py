@@ -39,9 +39,12 @@ from invigilation.audit.models import AccessEvent
 from invigilation.exams.authentication import ExamSessionTokenAuthentication
 from invigilation.exams.models import Exam
 from invigilation.exams.services import check_in
+from invigilation.kiosk.models import KioskAttempt
 from invigilation.proctoring import frames, ingest
 from invigilation.proctoring.models import CheckInAttempt
 from invigilation.proctoring.services import raise_flag
+from invigilation.rooms import frames as room_frames
+from invigilation.rooms.models import Camera
 from invigilation.routing import websocket_urlpatterns
 from invigilation.students.models import EnrolmentPhoto
 
@@ -68,6 +71,8 @@ PUBLIC = {
     # an unknown or expired token gets 404 (test_public_endpoints_do_only_what_they_should).
     "capture/<str:token>/": "student capture page, authorised by its token",
     "capture/<str:token>/system-check/": "student's system check page, authorised likewise",
+    # A room camera's page, authorised by the camera's unguessable token in its URL likewise.
+    "camera/<str:token>/": "room camera page, authorised by its token",
 }
 # Not listed, because they refuse anonymous requests like the rest: the student-token
 # endpoints (/api/me/..., /api/frames/) answer 401 without `Authorization: Session <token>`.
@@ -82,6 +87,8 @@ OBJECT_OF_PARAMETER = {
     "student_id": "student",
     "photo_id": "photo",
     "attempt_id": "attempt",
+    "kiosk_attempt_id": "kiosk_attempt",
+    "camera_id": "camera",
     "token": "token",
 }
 # `pk` of the API router's viewsets, by basename.
@@ -95,7 +102,8 @@ OBJECT_OF_BASENAME = {
 # check_id: a check-in burst's or system check's id (unknown here: its poll answers 404).
 LITERAL_PARAMETERS = {"format": "json", "check_id": "0" * 32}
 # Objects that belong to one exam: a URL naming one of another exam's is out of bounds.
-EXAM_SCOPED = {"exam", "session", "flag", "student", "photo", "event", "attempt"}
+EXAM_SCOPED = {"exam", "session", "flag", "student", "photo", "event", "attempt",
+               "kiosk_attempt", "camera"}  # fmt: skip
 # Permissions no invigilator holds, whatever the exam.
 ADMIN_ONLY = (IsExamAdmin, CanReadAuditLog)
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -324,12 +332,20 @@ def world(exam, other_exam, sessions, exam_admin, invigilator):
             "session": session.pk,
             "student": session.student.pk,
             "flag": raise_flag(
-                session=session, kind="no_face", message=message, snapshot=jpeg(colour)
+                session=session,
+                kind="no_face",
+                message=message,
+                snapshot=jpeg(colour),
+                thumbnail=jpeg(colour),
             ).pk,
             "photo": add_photo(session.student, colour).pk,
             "attempt": check_in_attempt(session, colour).pk,
             "event": event.pk,
             "token": session.token,
+            "kiosk_attempt": KioskAttempt.objects.create(
+                exam=exam, session=session, outcome="match", attempted_at=timezone.now()
+            ).pk,
+            "camera": Camera.objects.create(exam=exam, name="Front").pk,
         }
 
     theirs = side(other_exam, sessions["S003"], (200, 0, 0), "THEIR-FLAG-MESSAGE")
@@ -429,6 +445,9 @@ def test_an_invigilator_reaches_their_exam_and_nothing_of_another(world, invigil
     # A frame waiting for "look now" (latest-frame.jpg), kept for the whole walk.
     settings.FRAME_TTL_SECONDS = 3600
     frames.put_latest(sessions["S001"], frames.PendingFrame(jpeg(), time.time()))
+    settings.ROOM_VIEW_TTL_SECONDS = 3600  # and a room camera's latest frame, for its room view
+    camera = Camera.objects.get(pk=world["mine"]["camera"])
+    room_frames.put_view(camera, jpeg(), {"at": time.time(), "faces": []})
     client = APIClient()
     client.force_login(invigilator)
     theirs, problems, checked = world["theirs"], [], 0

@@ -69,7 +69,8 @@ def test_csv_exports(client, invigilator, exam, seeded):
     table = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert list(table[0]) == ["student_number", "student_name", "checked_in_at", "late",
                               "verified", "identity", "verification_distance", "flags",
-                              "open_flags", "outcome"]  # fmt: skip
+                              "open_flags", "outcome", "check_in_source", "seat",
+                              "cameras_first_seen", "cameras_last_seen"]  # fmt: skip
     assert [(r["student_number"], r["outcome"]) for r in table] == [
         ("S001", "to review"), ("S002", "flagged"), ("S004", "clean"), ("S005", "absent"),
     ]  # fmt: skip

@@ -31,6 +31,7 @@ def exam_form(**overrides) -> dict:
         "check_identity": "on", "check_presence": "on",
         "assignments-TOTAL_FORMS": "0", "assignments-INITIAL_FORMS": "0",
         "sessions-TOTAL_FORMS": "0", "sessions-INITIAL_FORMS": "0",
+        "cameras-TOTAL_FORMS": "0", "cameras-INITIAL_FORMS": "0",
         **dict.fromkeys(THRESHOLDS, ""),
     }  # fmt: skip
     return {**form, **overrides}

@@ -135,6 +135,23 @@ def test_staff_may_upload_more_than_the_general_limit(server):
         assert answer(sock)[0] == 413
 
 
+def test_a_room_camera_may_send_a_4k_frame_and_a_student_a_whole_burst(server):
+    """Past the general limit only with the route's own valid token (a camera's, a session's):
+    the body is read and the view judges it (junk: 400 or 415), not refused as too large."""
+    junk = b"\xff\xd8" + b"\0" * (2 * MIB)
+    for path, credential in [("/api/cameras/frames/", f"Camera {server['camera_token']}"),
+                             ("/api/me/check-in/", f"Session {server['token']}")]:  # fmt: skip
+        with connect(server) as sock:
+            sock.sendall(head(path, len(junk), Authorization=credential,
+                              Content_Type="image/jpeg") + junk)  # fmt: skip
+            sock.settimeout(60)
+            assert answer(sock)[0] in {400, 415}, path
+        scheme = credential.split()[0]
+        with connect(server) as sock:
+            sock.sendall(head(path, len(junk), Authorization=f"{scheme} not-a-token"))
+            assert answer(sock)[0] == 413, path
+
+
 def test_slow_and_silent_clients_are_disconnected(server):
     silent, dripping, stalled = connect(server), connect(server), connect(server)
     dripping.sendall(b"GET /healthz HTTP/1.1\r\n")

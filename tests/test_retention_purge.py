@@ -10,6 +10,7 @@ from PIL import Image
 
 from invigilation.audit.models import AccessEvent
 from invigilation.exams.services import check_in, enrol_students
+from invigilation.kiosk.models import KioskAttempt
 from invigilation.proctoring.models import CheckInAttempt, Flag, FrameRecord
 from invigilation.proctoring.services import raise_flag
 from invigilation.students.models import EnrolmentPhoto, Student
@@ -115,3 +116,18 @@ def test_audit_log_events_older_than_its_retention_are_purged(world, settings, c
     call_command("purge_expired")
     assert "nothing past its retention period" in capsys.readouterr().out
     assert AccessEvent.objects.count() == 2
+
+
+def test_the_purge_takes_a_rooms_kiosk_pictures_and_whole_frames_too(world, settings, capsys):
+    """An exam in a room leaves pictures of people who need not be enrolled at all: a
+    candidate turned away at the kiosk, a stranger seen by a hall camera."""
+    media, old = Path(settings.MEDIA_ROOT), world["old"]
+    attempt = KioskAttempt(exam=old, outcome="not_enrolled", attempted_at=timezone.now())
+    attempt.snapshot.save("door.jpg", ContentFile(png(5)))
+    raise_flag(exam=old, kind="unknown_person", snapshot=png(4), thumbnail=png(3))
+    assert len(files(media, "kiosk")) == 1
+    call_command("purge_expired")
+    output = capsys.readouterr().out
+    assert "3 flags (4 snapshots), 2 check-in attempts and 1 kiosk attempts" in output
+    assert not KioskAttempt.objects.exists() and files(media, "kiosk") == []
+    assert files(media, "snapshots") == [Path(world["recent_flag"].snapshot.path)]

@@ -16,6 +16,7 @@ ROLE_PERMISSIONS = {
             ("exams", "examsession"),
             ("exams", "attendance"),
             ("proctoring", "flag"),
+            ("rooms", "camera"),
         ]
         for action in ("add", "change", "delete", "view")
     ]

@@ -21,4 +21,6 @@ urlpatterns = [
         views.check_in_snapshot,
         name="check-in-snapshot",
     ),
+    path("exams/<int:exam_id>/room/", views.room_page, name="room"),
+    path("exams/<int:exam_id>/room.json", views.room_json, name="room-json"),
 ]

@@ -17,7 +17,7 @@ from django.utils.http import http_date
 from invigilation.accounts.roles import is_exam_admin
 from invigilation.audit.models import Action, What
 from invigilation.audit.services import record_access
-from invigilation.dashboard import risk
+from invigilation.dashboard import risk, room
 from invigilation.dashboard.selectors import (
     alert_feed,
     exam_flags,
@@ -144,5 +144,38 @@ def check_in_snapshot(request: HttpRequest, exam_id: int, attempt_id: int) -> Fi
                   student=attempt.session.student,
                   detail=f"check-in {attempt.pk} snapshot")  # fmt: skip
     response = FileResponse(attempt.snapshot.open("rb"), content_type="image/jpeg")
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+def room_page(request: HttpRequest, exam_id: int) -> HttpResponse:
+    """An exam held in a room: its cameras, the roster by kiosk and cameras, the seat plan and
+    the room's alerts (dashboard/room.py). The frames load only on a button press."""
+    exam = visible_exam_or_404(user=request.user, exam_id=exam_id)
+    record_access(request=request, action=Action.VIEWED, what=What.LIVE_DASHBOARD, exam=exam,
+                  detail="room page")  # fmt: skip
+    entries = room.roster(exam=exam)
+    cameras = room.camera_views(exam=exam)
+    context = {
+        "exam": exam,
+        "cameras": cameras,
+        "entries": entries,
+        "counts": room.counts(entries=entries, cameras=cameras),
+        "seat_rows": room.seat_grid(exam=exam, entries=entries),
+        "alerts": [
+            (f, room.picture_url(f)) for f in room.room_alerts(user=request.user, exam=exam)
+        ],
+        "not_seen_minutes": room.NOT_SEEN_MINUTES,
+    }
+    return render(request, "dashboard/room.html", context)
+
+
+@login_required
+def room_json(request: HttpRequest, exam_id: int) -> JsonResponse:
+    """The room page's refresh: counts, roster, cameras' readings and alerts. Not logged again:
+    the page's view is (every 10 s would bury the audit trail)."""
+    exam = visible_exam_or_404(user=request.user, exam_id=exam_id)
+    response = JsonResponse(room.room_state(user=request.user, exam=exam))
     response["Cache-Control"] = "private, no-store"
     return response

@@ -7,9 +7,10 @@ those readings, frame after frame, into events; like `rules.SessionRules`, none 
 frame, each fires once per episode, and the state is a JSON-able dict kept by the caller.
 
 Seats: a hall's seat plan is rows x columns of labelled seats ("C7"). Which seat a face box
-falls on needs each camera's calibration (a homography from the floor plan to the image), not
-available yet; so the seat comes in with each face, None where unknown, and every rule works
-without it (seat rules then stay silent, and "two places" falls back to boxes of one camera).
+falls on comes from each camera's calibration (`seat_map`: a homography from the seat grid to
+the image); the seat comes in with each face, None where unknown (an uncalibrated camera, a
+face in the aisle), and every rule works without it (seat rules then stay silent, and "two
+places" falls back to boxes of one camera).
 
 Evidence: each event carries the face box (to crop a snapshot from the stored frame) and the
 frame's camera, time and every face's box (for the whole-frame thumbnail with boxes).
@@ -28,7 +29,7 @@ Box = tuple[float, float, float, float]  # left, top, right, bottom, in the fram
 @dataclass(frozen=True)
 class RoomFace:
     box: Box
-    seat: str | None = None  # the seat the face is on; None until the camera is calibrated
+    seat: str | None = None  # the seat the face is on; None: camera not calibrated, or no seat
     student: str | None = None  # whom the frame's assignment identified; None: nobody
     # To that student, else to the nearest; None when not compared (too small or blurred).
     distance: float | None = None

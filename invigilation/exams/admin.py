@@ -20,6 +20,7 @@ from invigilation.invitations.exports import capture_links_csv, capture_links_fi
 from invigilation.invitations.models import Invitation
 from invigilation.invitations.selectors import invitation_counts
 from invigilation.invitations.services import email_capture_links
+from invigilation.rooms.admin import CameraInline
 from invigilation.students.imports import UploadRejected, read_upload
 
 
@@ -33,7 +34,7 @@ class InvigilatorAssignmentInline(admin.TabularInline):
 class ExamSessionInline(admin.TabularInline):
     model = ExamSession
     extra = 0
-    fields = ["student", "status", "started_at", "finished_at", "link_email"]
+    fields = ["student", "assigned_seat", "status", "started_at", "finished_at", "link_email"]
     readonly_fields = ["status", "started_at", "finished_at", "link_email"]
     autocomplete_fields = ["student"]
     verbose_name = "enrolled student"
@@ -60,7 +61,7 @@ class ExamAdmin(admin.ModelAdmin):
     list_filter = ["mode", "course"]
     search_fields = ["title", "course", "room"]
     date_hierarchy = "starts_at"
-    inlines = [InvigilatorAssignmentInline, ExamSessionInline]
+    inlines = [InvigilatorAssignmentInline, ExamSessionInline, CameraInline]
     actions = ["export_capture_links", "email_capture_links"]
     fieldsets = [
         (None, {"fields": ["title", "course", ("starts_at", "ends_at"), ("mode", "room")]}),
@@ -87,6 +88,15 @@ class ExamAdmin(admin.ModelAdmin):
                 "(or this many checks). Leave a field blank to use its default.",
             },
         ),
+        (
+            "Seat plan (exams in a room)",
+            {
+                "fields": [("seat_rows", "seat_columns"), "seat_assignments"],
+                "description": "Rows (A at the front) by seats per row (1, 2, ...). The "
+                "entrance kiosk gives each student their pre-assigned seat, else the next "
+                "free one row by row. 0 rows: no seat plan.",
+            },
+        ),
         ("Privacy", {"fields": ["retention_days"]}),
     ]
 
@@ -96,6 +106,9 @@ class ExamAdmin(admin.ModelAdmin):
 
     def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
         super().save_related(request, form, formsets, change)
+        assigned = form.save_seat_assignments()  # after the inline rows, so the CSV wins
+        if assigned:
+            self.message_user(request, f"{assigned} pre-assigned seat(s) from the CSV.")
         # Assigned users get the invigilator role, so they can open the dashboard.
         for assignment in form.instance.assignments.select_related("user"):
             assign_invigilator(exam=form.instance, user=assignment.user)
@@ -201,6 +214,6 @@ class ExamSessionAdmin(admin.ModelAdmin):
 
 @admin.register(Attendance)
 class AttendanceAdmin(admin.ModelAdmin):
-    list_display = ["session", "checked_in_at", "verified", "verification_distance"]
+    list_display = ["session", "checked_in_at", "verified", "verification_distance", "seat"]
     list_filter = ["verified", "session__exam"]
     search_fields = ["session__student__student_number"]

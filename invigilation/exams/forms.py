@@ -1,14 +1,17 @@
-"""The admin's exam form: the alert thresholds as named number fields, and the timetable
-upload."""
+"""The admin's exam form: the alert thresholds as named number fields, the seat plan's CSV
+of pre-assigned seats, and the timetable upload."""
 
 from dataclasses import Field, fields
 from typing import NamedTuple
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
 from invigilation.decisions.rules import RuleSettings
-from invigilation.exams.models import Exam
+from invigilation.exams import seating
+from invigilation.exams.models import Attendance, Exam, ExamSession
 
 
 class Unit(NamedTuple):
@@ -62,6 +65,16 @@ THRESHOLD_NAMES = [setting.name for setting in threshold_settings()]
 
 
 class _ExamForm(forms.ModelForm):
+    seat_assignments = forms.FileField(
+        label="Pre-assigned seats (CSV)",
+        required=False,
+        help_text="Columns student_number,seat (e.g. S1000001,C7; a header line is optional). "
+        "Replaces every pre-assigned seat of this exam; students left out get the next free "
+        "seat in order at the kiosk. Enrol the students first.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+    seats: dict[str, str] | None = None  # the CSV's seats once validated
+
     class Meta:
         model = Exam
         # The admin picks the fields from its fieldsets; the raw JSON gives way to the
@@ -70,9 +83,18 @@ class _ExamForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        for name in ("seat_rows", "seat_columns"):
+            if name in self.fields:  # blank: no seat plan
+                self.fields[name].required = False
         for name, value in self.instance.rule_thresholds.items():
             if name in self.fields:
                 self.initial.setdefault(name, value)
+
+    def clean_seat_rows(self) -> int:
+        return self.cleaned_data.get("seat_rows") or 0
+
+    def clean_seat_columns(self) -> int:
+        return self.cleaned_data.get("seat_columns") or 0
 
     def clean(self) -> dict:
         cleaned = super().clean()
@@ -80,7 +102,53 @@ class _ExamForm(forms.ModelForm):
         self.instance.rule_thresholds = {
             name: cleaned[name] for name in THRESHOLD_NAMES if cleaned.get(name) is not None
         }
+        self.seats = self._seat_assignments(cleaned) if cleaned.get("seat_assignments") else None
         return cleaned
+
+    def _seat_assignments(self, cleaned: dict) -> dict[str, str] | None:
+        """The CSV's seats, checked against the plan being saved and the enrolled students;
+        every bad line is reported at once (nothing is assigned then)."""
+        upload = cleaned["seat_assignments"]
+        plan = seating.Plan(cleaned.get("seat_rows") or 0, cleaned.get("seat_columns") or 0)
+        if upload.size > settings.CSV_IMPORT_MAX_BYTES:
+            self.add_error("seat_assignments", "The file is too large.")
+            return None
+        try:
+            text = upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            self.add_error("seat_assignments", "The file is not UTF-8 text.")
+            return None
+        sessions = ExamSession.objects.filter(exam_id=self.instance.pk).select_related("student")
+        enrolled = {s.student.student_number: s for s in sessions}
+        parsed = seating.parse_assignments(text, plan, enrolled)
+        errors = parsed.errors + _taken_by_others(self.instance.pk, parsed.seats)
+        if errors:
+            self.add_error("seat_assignments", errors)
+            return None
+        return parsed.seats
+
+    @transaction.atomic
+    def save_seat_assignments(self) -> int:
+        """Replace the exam's pre-assigned seats with the CSV's (after the exam is saved);
+        the number of seats assigned."""
+        if not self.seats:
+            return 0
+        sessions = ExamSession.objects.filter(exam=self.instance)
+        sessions.update(assigned_seat="")  # first, so that two students may swap seats
+        for number, seat in self.seats.items():
+            sessions.filter(student__student_number=number).update(assigned_seat=seat)
+        return len(self.seats)
+
+
+def _taken_by_others(exam_id: int | None, seats: dict[str, str]) -> list[str]:
+    """Seats in the CSV where another student already sits (checked in there)."""
+    seated = Attendance.objects.filter(session__exam_id=exam_id).exclude(seat="")
+    holder = dict(seated.values_list("seat", "session__student__student_number"))
+    return [
+        f"Seat {seat} ({number}): {holder[seat]} already checked in there."
+        for number, seat in seats.items()
+        if seat in holder and holder[seat] != number
+    ]
 
 
 # The threshold fields are declared from RuleSettings, so a threshold added there gets its

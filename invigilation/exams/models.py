@@ -8,6 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 
 from invigilation.decisions.rules import RuleSettings
+from invigilation.exams import seating
 from invigilation.students.models import Student
 
 
@@ -85,6 +86,16 @@ class Exam(models.Model):
         null=True, blank=True, editable=False,
         help_text="When the frames, flags and snapshots past retention were deleted.",
     )  # fmt: skip
+    seat_rows = models.PositiveSmallIntegerField(
+        default=0,
+        validators=[MaxValueValidator(seating.MAX_ROWS)],
+        help_text="Rows of the room's seat plan (A at the front); 0: no seat plan.",
+    )
+    seat_columns = models.PositiveSmallIntegerField(
+        default=0,
+        validators=[MaxValueValidator(seating.MAX_COLUMNS)],
+        help_text="Seats per row (numbered from 1); 0: no seat plan.",
+    )
     invigilators = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="InvigilatorAssignment", related_name="invigilated_exams"
     )
@@ -103,6 +114,10 @@ class Exam(models.Model):
         return f"{self.course} {self.title}"
 
     @property
+    def seat_plan(self) -> seating.Plan:
+        return seating.Plan(self.seat_rows, self.seat_columns)
+
+    @property
     def retained_until(self) -> datetime:
         return self.ends_at + timedelta(days=self.retention_days)
 
@@ -112,6 +127,8 @@ class Exam(models.Model):
             errors["ends_at"] = "The exam must end after it starts."
         if self.mode == self.Mode.ROOM and not self.room:
             errors["room"] = "An exam held in a room needs the room's name."
+        if bool(self.seat_rows) != bool(self.seat_columns):
+            errors["seat_columns"] = "A seat plan needs both rows and columns (or 0 for none)."
         if errors:
             raise ValidationError(errors)
 
@@ -150,15 +167,33 @@ class ExamSession(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.SCHEDULED)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    assigned_seat = models.CharField(
+        max_length=4, blank=True,
+        help_text="Pre-assigned seat in the exam's seat plan (e.g. C7); blank: the next free "
+        "seat in order at check-in.",
+    )  # fmt: skip
 
     class Meta:
         ordering = ["exam", "student"]
         constraints = [
-            models.UniqueConstraint(fields=["exam", "student"], name="one_session_per_student")
+            models.UniqueConstraint(fields=["exam", "student"], name="one_session_per_student"),
+            models.UniqueConstraint(
+                fields=["exam", "assigned_seat"],
+                condition=~models.Q(assigned_seat=""),
+                name="one_student_per_assigned_seat",
+                violation_error_message="This seat is already assigned to another student.",
+            ),  # fmt: skip
         ]
 
     def __str__(self) -> str:
         return f"{self.student.student_number} in {self.exam}"
+
+    def clean(self) -> None:
+        if self.assigned_seat and self.exam_id:
+            try:
+                self.assigned_seat = self.exam.seat_plan.normalise(self.assigned_seat)
+            except seating.SeatError as exc:
+                raise ValidationError({"assigned_seat": str(exc)}) from exc
 
 
 class Attendance(models.Model):
@@ -167,6 +202,9 @@ class Attendance(models.Model):
     verified = models.BooleanField(null=True, help_text="Empty until the identity check ran.")
     verification_distance = models.FloatField(null=True, blank=True)
     note = models.CharField(max_length=255, blank=True)
+    seat = models.CharField(
+        max_length=4, blank=True, help_text="The seat taken (e.g. C7), given at the kiosk."
+    )
 
     class Meta:
         verbose_name_plural = "attendance"

@@ -108,9 +108,9 @@ class FlagViewSet(viewsets.ReadOnlyModelViewSet):
         picture = getattr(flag, field)
         if not picture:
             raise Http404(f"This flag has no {field}.")
+        detail = f"flag {flag.pk}" if field == "snapshot" else f"flag {flag.pk} {field}"
         record_access(request=request, action=Action.VIEWED, what=What.FLAG_SNAPSHOT,
-                      exam=flag.exam, student=flag.student,
-                      detail=f"flag {flag.pk} {field}")  # fmt: skip
+                      exam=flag.exam, student=flag.student, detail=detail)  # fmt: skip
         response = FileResponse(picture.open("rb"), content_type="image/jpeg")
         response["Cache-Control"] = "private, no-store"
         return response

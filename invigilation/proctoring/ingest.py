@@ -37,7 +37,7 @@ def accept_frame(*, session: ExamSession, jpeg: bytes) -> bool:
     if session.status == ExamSession.Status.SCHEDULED:
         # Unchecked frames would raise flags for a student the report counts as absent.
         raise FrameRefused(409, CHECK_IN_FIRST)
-    _check_jpeg(jpeg)
+    check_jpeg(jpeg)
     interval = 0.5 / session.exam.sampling_fps  # twice the exam's rate, for jittery clients
     if not frames.admit(session, interval):
         raise FrameRefused(429, "Frames are arriving faster than the exam's rate.", interval)
@@ -56,7 +56,7 @@ def check_session_open(session: ExamSession) -> None:
         raise FrameRefused(409, "The exam has not started yet.")
 
 
-def _check_jpeg(jpeg: bytes) -> None:
+def check_jpeg(jpeg: bytes) -> None:
     if not jpeg:
         raise FrameRefused(400, "The frame is empty.")
     if len(jpeg) > settings.FRAME_MAX_BYTES:
@@ -96,7 +96,7 @@ def accept_check_in(
         raise FrameRefused(413, f"A check-in burst may be at most {limit} KB in all.")
     for number, jpeg in enumerate(jpegs, start=1):
         try:
-            _check_jpeg(jpeg)
+            check_jpeg(jpeg)
         except FrameRefused as exc:
             raise FrameRefused(exc.status, f"Frame {number}: {exc.message}") from exc
     if captured_at is not None and len(captured_at) != len(jpegs):
@@ -109,7 +109,7 @@ def accept_check_in(
 def accept_system_check(*, session: ExamSession, jpeg: bytes) -> str:
     """Validate a system check's frame and queue it for a worker; returns the check's id."""
     check_session_open(session)
-    _check_jpeg(jpeg)
+    check_jpeg(jpeg)
     check_id = bursts.store(session, bursts.SYSTEM_CHECK, [jpeg])
     transaction.on_commit(lambda: queue_check(system_check_frame, session.pk, check_id))
     return check_id

@@ -110,6 +110,7 @@ def push_check_in(
         "checked_in_at": attendance.checked_in_at.isoformat(),
         "verified": attendance.verified,
         "distance": attendance.verification_distance,
+        "seat": attendance.seat,  # given at an exam room's kiosk; blank online
         "has_reference": has_reference,
     }
     if reference_photo_url:

@@ -118,10 +118,12 @@ def _check_ins(report: ExamReport) -> list:
     ]
 
 
-def _checked_in(row: AttendanceRow) -> str:
+def _checked_in(row: AttendanceRow) -> Paragraph:
     if row.checked_in_at is None:
-        return "absent" if row.absent else "not checked in"
-    return format_time(row.checked_in_at) + (" (late)" if row.late else "")
+        text = "absent" if row.absent else "not checked in"
+    else:
+        text = format_time(row.checked_in_at) + (" (late)" if row.late else "")
+    return Paragraph(escape("; ".join(filter(None, [text, row.room_text]))))
 
 
 def _counts(counts: dict[str, int]) -> str:

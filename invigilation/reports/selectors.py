@@ -7,7 +7,9 @@ from enum import StrEnum
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
+from invigilation.core.clock import format_time
 from invigilation.exams.models import Exam, ExamSession
+from invigilation.kiosk.models import KioskAttempt
 from invigilation.proctoring.models import CheckInAttempt, Flag, FrameRecord
 from invigilation.students.models import EnrolmentPhoto, Student
 from invigilation.students.selectors import reference_photo_ids
@@ -37,6 +39,16 @@ class AttendanceRow:
     flags: int
     open_flags: int
     upheld_flags: int  # confirmed or escalated
+    # Exams in a room: the seat given at the kiosk, whether the kiosk checked them in, and when
+    # the room's cameras first and last identified them.
+    seat: str = ""
+    at_kiosk: bool = False
+    seen_from: datetime | None = None
+    seen_until: datetime | None = None
+
+    @property
+    def took_part(self) -> bool:
+        return bool(self.checked_in_at or self.streamed or self.seen_from or self.flags)
 
     @property
     def outcome(self) -> Outcome:
@@ -46,7 +58,7 @@ class AttendanceRow:
             return Outcome.TO_REVIEW
         if self.upheld_flags:
             return Outcome.FLAGGED
-        if self.checked_in_at is None and not self.streamed and not self.flags:
+        if not self.took_part:
             return Outcome.ABSENT
         return Outcome.CLEAN
 
@@ -65,13 +77,32 @@ class AttendanceRow:
         return "not checked" if self.has_reference else "no photo: not checked"
 
     @property
+    def room_text(self) -> str:
+        """Exams in a room, in words: kiosk, seat, and when the cameras saw the student."""
+        parts = ["at the kiosk"] if self.at_kiosk else []
+        parts += [f"seat {self.seat}"] if self.seat else []
+        if self.seen_from:
+            seen = f"{format_time(self.seen_from)}-{format_time(self.seen_until)}"
+            parts.append(f"seen by the cameras {seen}")
+        return ", ".join(parts)
+
+    @property
+    def check_in_source(self) -> str:
+        if self.checked_in_at is None:
+            return ""
+        return "kiosk" if self.at_kiosk else "online"
+
+    @property
     def clean(self) -> bool:
         return self.outcome == Outcome.CLEAN
 
 
 def attendance_rows(*, exam: Exam) -> list[AttendanceRow]:
+    confirmed = KioskAttempt.objects.filter(
+        session=OuterRef("pk"), decision=KioskAttempt.Decision.CONFIRMED
+    )
     sessions = (
-        exam.sessions.select_related("student", "attendance")
+        exam.sessions.select_related("student", "attendance", "room_sighting")
         .annotate(
             flag_count=Count("flags"),
             open_count=Count("flags", filter=Q(flags__review_state=Flag.Review.OPEN)),
@@ -80,6 +111,7 @@ def attendance_rows(*, exam: Exam) -> list[AttendanceRow]:
             has_reference=Exists(
                 EnrolmentPhoto.objects.filter(student=OuterRef("student"), embedding__isnull=False)
             ),
+            at_kiosk=Exists(confirmed),
         )
         .order_by("student__student_number")
     )
@@ -88,6 +120,7 @@ def attendance_rows(*, exam: Exam) -> list[AttendanceRow]:
 
 def _row(exam: Exam, session: ExamSession) -> AttendanceRow:
     attendance = getattr(session, "attendance", None)
+    sighting = getattr(session, "room_sighting", None)
     checked_in = attendance.checked_in_at if attendance else None
     return AttendanceRow(
         session=session,
@@ -100,6 +133,10 @@ def _row(exam: Exam, session: ExamSession) -> AttendanceRow:
         flags=session.flag_count,
         open_flags=session.open_count,
         upheld_flags=session.upheld_count,
+        seat=attendance.seat if attendance else "",
+        at_kiosk=session.at_kiosk,
+        seen_from=sighting.first_seen_at if sighting else None,
+        seen_until=sighting.last_seen_at if sighting else None,
     )
 
 
@@ -217,6 +254,12 @@ class ExamReport:
     summary: Summary
     flags: list[ReportFlag]
     check_ins: list[CheckIns] = field(default_factory=list)
+    kiosk_attempts: list[KioskAttempt] = field(default_factory=list)
+
+    @property
+    def in_room(self) -> bool:
+        """Seats, the kiosk or the room's cameras were part of this exam."""
+        return bool(self.kiosk_attempts) or any(r.seat or r.seen_from for r in self.rows)
 
     def timelines(self) -> list[tuple[AttendanceRow, list[ReportFlag]]]:
         """Every student who took part, with all their flags (a flagged one is never absent)."""
@@ -234,7 +277,15 @@ def exam_report(*, exam: Exam) -> ExamReport:
         summary=exam_summary(rows=rows, flags=flags),
         flags=_with_identity(flags),
         check_ins=check_in_attempts(exam=exam, rows=rows),
+        kiosk_attempts=kiosk_attempts(exam=exam),
     )
+
+
+def kiosk_attempts(*, exam: Exam) -> list[KioskAttempt]:
+    """Every candidate at the entrance kiosk, in order: who it found (or why not), the
+    distance, the seat and the invigilator's decision."""
+    attempts = exam.kiosk_attempts.select_related("session__student", "decided_by")
+    return list(attempts.defer("embeddings").order_by("attempted_at", "pk"))
 
 
 def check_in_attempts(*, exam: Exam, rows: list[AttendanceRow]) -> list[CheckIns]:

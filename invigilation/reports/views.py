@@ -61,13 +61,16 @@ def attendance_csv(request: HttpRequest, exam_id: int) -> HttpResponse:
     exam = _exam_for(request, exam_id)
     record_access(request=request, action=Action.EXPORTED, what=What.ATTENDANCE_CSV, exam=exam)
     header = ["student_number", "student_name", "checked_in_at", "late", "verified",
-              "identity", "verification_distance", "flags", "open_flags", "outcome"]  # fmt: skip
+              "identity", "verification_distance", "flags", "open_flags", "outcome",
+              "check_in_source", "seat", "cameras_first_seen", "cameras_last_seen"]  # fmt: skip
     rows = [
         [r.session.student.student_number, r.session.student.full_name,
          r.checked_in_at.isoformat() if r.checked_in_at else "", r.late,
          "" if r.verified is None else r.verified, r.identity,
          "" if r.distance is None else r.distance,
-         r.flags, r.open_flags, r.outcome]
+         r.flags, r.open_flags, r.outcome, r.check_in_source, r.seat,
+         r.seen_from.isoformat() if r.seen_from else "",
+         r.seen_until.isoformat() if r.seen_until else ""]
         for r in selectors.attendance_rows(exam=exam)
     ]  # fmt: skip
     return _csv(f"{exam.course}-{exam.pk}-attendance.csv", header, rows)

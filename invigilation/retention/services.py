@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 from invigilation.audit.models import AccessEvent
 from invigilation.core.files import remove_empty_folder_on_commit
 from invigilation.exams.models import Exam
+from invigilation.kiosk.models import KioskAttempt
 from invigilation.proctoring.models import CheckInAttempt, Flag, FrameRecord
 from invigilation.students.models import EnrolmentPhoto, Student
 
@@ -26,6 +27,7 @@ class PurgeReport:
     flags: int = 0
     snapshots: int = 0
     check_ins: int = 0  # check-in attempts, with their picture and session face reference
+    kiosk_attempts: int = 0  # candidates at an exam room's kiosk, with their picture
     photos: int = 0
     students_without_photos: list[str] = field(default_factory=list)
     access_events: int = 0
@@ -69,6 +71,7 @@ def _purge_exam(exam: Exam, now: datetime, report: PurgeReport) -> None:
     # A check-in's picture and face embeddings are biometric data: they go with the flags.
     # Attendance stays, and says whether the student was verified.
     report.check_ins += CheckInAttempt.objects.filter(session__exam=exam).delete()[0]
+    report.kiosk_attempts += KioskAttempt.objects.filter(exam=exam).delete()[0]
     exam.data_purged_at = now
     exam.save(update_fields=["data_purged_at"])
     report.exams.append(str(exam))
@@ -101,8 +104,9 @@ def describe(report: PurgeReport) -> list[str]:
     return events + [
         f"retention: purged {len(report.exams)} exam(s): {'; '.join(report.exams)}",
         f"retention: deleted {report.frame_records} frame records, {report.flags} flags "
-        f"({report.snapshots} snapshots), {report.check_ins} check-in attempts with their "
-        f"pictures, {report.photos} enrolment photos with embeddings",
+        f"({report.snapshots} snapshots), {report.check_ins} check-in attempts and "
+        f"{report.kiosk_attempts} kiosk attempts with their pictures, {report.photos} enrolment "
+        "photos with embeddings",
         "retention: students whose photos were deleted: "
         + (", ".join(report.students_without_photos) or "none"),
     ]

@@ -59,6 +59,8 @@ async def _limit_for(scope: dict, length: int | None) -> Limit:
     path = scope["path"]
     if path == _check_in_path():
         return await _check_in_limit(scope, length, general)
+    if path == _camera_path():
+        return await _camera_limit(scope, length, general)
     if path in _student_paths():
         return Limit(settings.FRAME_MAX_BYTES + FORM_SLACK, settings.REQUEST_BODY_TIMEOUT)
     upload = _upload_limits().get(path)
@@ -91,18 +93,51 @@ async def _check_in_limit(scope: dict, length: int | None, general: Limit) -> Li
     # Looked up only when the general limit would not do: most bursts cost no query.
     if length is not None and length <= general.max_bytes:
         return general
+    token = _credential(scope, "Session")
+    return burst if token and await _session_token_is_valid(token) else general
+
+
+@functools.cache
+def _camera_path() -> str:
+    return reverse("camera-frame-ingest")
+
+
+async def _camera_limit(scope: dict, length: int | None, general: Limit) -> Limit:
+    """A room camera's frame (up to 4K: ROOM_FRAME_MAX_BYTES), for a request carrying a valid
+    camera token; anyone else gets the general limit."""
+    room = Limit(settings.ROOM_FRAME_MAX_BYTES + FORM_SLACK, settings.REQUEST_BODY_TIMEOUT)
+    if scope["method"] != "POST" or (length is not None and length <= general.max_bytes):
+        return general
+    token = _credential(scope, "Camera")
+    return room if token and await _camera_token_is_valid(token) else general
+
+
+def _credential(scope: dict, scheme: str) -> str | None:
+    """The token of an `Authorization: <scheme> <token>` header, if the request has one."""
     headers = dict(scope["headers"])
     authorization = headers.get(b"authorization", b"").decode("latin-1").split()
-    if len(authorization) != 2 or authorization[0] != "Session":
-        return general
-    return burst if await _session_token_is_valid(authorization[1]) else general
+    if len(authorization) != 2 or authorization[0] != scheme:
+        return None
+    return authorization[1]
+
+
+@database_sync_to_async
+def _camera_token_is_valid(token: str) -> bool:
+    from django.db import DatabaseError
+
+    from invigilation.rooms.selectors import camera_for_token
+
+    try:
+        return camera_for_token(token) is not None
+    except DatabaseError:
+        return True  # the view answers 503 itself while the database is away
 
 
 @database_sync_to_async
 def _session_token_is_valid(token: str) -> bool:
     from django.db import DatabaseError
 
-    from invigilation.accounts.authentication import session_for_token
+    from invigilation.exams.selectors import session_for_token
 
     try:
         return session_for_token(token) is not None

@@ -1,5 +1,5 @@
 """`python -m invigilation.vision {evaluate-pairs,calibrate,bench,compare-detectors,liveness,
-fer-evaluate}`."""
+fer-evaluate,calibrate-open-set,evaluate-hall}`."""
 
 from __future__ import annotations
 
@@ -103,6 +103,93 @@ def _add_fer_evaluate(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=_fer_evaluate)
 
 
+def _calibrate_open_set(args: argparse.Namespace) -> dict:
+    from .bench import single_thread  # noqa: PLC0415
+    from .hall_calibration import calibrate_open_set  # noqa: PLC0415
+
+    single_thread()
+    lfw = Path(args.lfw)
+    result = calibrate_open_set(
+        lfw / "pairs.tsv",
+        lfw / "images",
+        cache=Path(args.cache) if args.cache else None,
+        seed=args.seed,
+        kiosk_rounds=args.kiosk_rounds,
+        room_frames=args.room_frames,
+    )
+    if args.json:
+        return result
+    print(f"kiosk (identify, roster of {result['kiosk']['roster']}):")
+    _print_table(result["kiosk"]["table"])
+    for variant in ("flip_averaged", "single_chip"):
+        print(f"room ({variant} hall faces, assign):")
+        _print_table(result["room"][variant]["table"])
+        print("by size at", result["room"][variant]["chosen"])
+        by_size = result["room"][variant]["by_size_at_chosen_all_sizes"]
+        _print_table([{"size": size} | rates for size, rates in by_size.items()])
+    return {
+        "kiosk_threshold": result["kiosk"]["chosen"],
+        "room_threshold": result["room"]["flip_averaged"]["chosen"],
+        "room_threshold_single_chip": result["room"]["single_chip"]["chosen"],
+        "min_identify_px": result["room"]["flip_averaged"]["min_identify_px"],
+    }
+
+
+def _evaluate_hall(args: argparse.Namespace) -> dict:
+    from .bench import single_thread  # noqa: PLC0415
+    from .hall import warm_up  # noqa: PLC0415
+    from .hall_evaluation import evaluate_hall, evaluate_halls  # noqa: PLC0415
+
+    single_thread()
+    warm_up()  # model loading is not a frame's cost
+    if args.halls:
+        result = evaluate_halls(Path(args.halls))
+        rows = [{"hall": name} | _flat(scores) for name, scores in result["halls"].items()]
+        rows.append({"hall": "total"} | _flat(result["total"]))
+    elif args.roster and args.frames:
+        labels = Path(args.labels) if args.labels else None
+        result = evaluate_hall(Path(args.roster), Path(args.frames), labels)
+        result.pop("counts", None)
+        rows = [_flat(result["scores"])] if labels else [
+            {"frame": name, "faces": len(faces),
+             "identified": sum(f["student"] is not None for f in faces)}
+            for name, faces in result["frames"].items()
+        ]  # fmt: skip
+    else:
+        raise SystemExit("evaluate-hall: give --roster and --frames, or --halls")
+    if args.json:
+        return result
+    _print_table(rows)
+    return {"ms_per_frame": result.get("ms_per_frame", result.get("total", {}).get("ms_per_frame"))}
+
+
+def _flat(scores: dict) -> dict:
+    """Scores as one table row (recall by size as one column per bucket)."""
+    by_size = {f"recall_{k}": v for k, v in scores["recall_by_size"].items()}
+    return {k: v for k, v in scores.items() if k != "recall_by_size"} | by_size
+
+
+def _add_hall(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "calibrate-open-set",
+        help="1:N thresholds (kiosk, room) from simulated open-set trials on lfw-dev",
+    )
+    p.add_argument("--lfw", default=str(data_dir() / "lfw-dev"), help="pairs.tsv and images/")
+    p.add_argument("--cache", help="an .npz for the embeddings (reused when present)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--kiosk-rounds", type=int, default=20, help="rosters of 300 drawn")
+    p.add_argument("--room-frames", type=int, default=1000, help="simulated room frames")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_calibrate_open_set)
+    p = sub.add_parser("evaluate-hall", help="every face of room frames against a roster")
+    p.add_argument("--roster", help="folder of <student id>/*.jpg")
+    p.add_argument("--frames", help="folder of room frames")
+    p.add_argument("--labels", help="labels.json (hall-dev's format): add the scores")
+    p.add_argument("--halls", help="instead: every hall*/ (roster/, frames/, labels.json) here")
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    p.set_defaults(run=_evaluate_hall)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m invigilation.vision", description=__doc__)
     sub = parser.add_subparsers(required=True)
@@ -153,6 +240,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_liveness)
     _add_fer_evaluate(sub)
+    _add_hall(sub)
     return parser
 
 
