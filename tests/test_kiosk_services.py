@@ -4,6 +4,7 @@ pre-assigned seats with its errors."""
 
 from datetime import timedelta
 
+import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
@@ -13,6 +14,7 @@ from invigilation.exams.models import Attendance
 from invigilation.kiosk import services
 from invigilation.kiosk.models import KioskAttempt
 from invigilation.proctoring.models import Flag
+from invigilation.students import embeddings
 
 Outcome = KioskAttempt.Outcome
 
@@ -139,3 +141,21 @@ def test_a_bad_csv_assigns_nothing_and_says_why_line_by_line(exam, sessions):
 def test_a_seat_plan_needs_both_rows_and_columns(exam, sessions):
     form = seat_form(exam, "S001,A1\n", rows=2, columns=0)
     assert not form.is_valid() and "seat_columns" in form.errors
+
+
+def test_a_confirmed_matching_face_becomes_the_hall_cameras_reference(
+    room_exam, sessions, invigilator
+):
+    from invigilation.rooms.room_processing import room_people  # noqa: PLC0415 - loads vision
+
+    face = np.full((2, 128), 0.25, np.float32)
+    matched = verdict(room_exam, sessions["S001"], embeddings=embeddings.to_bytes(face))
+    services.confirm(attempt=matched, user=invigilator)
+    unmatched = verdict(room_exam, sessions["S002"], Outcome.NOT_VERIFIED,
+                        embeddings=embeddings.to_bytes(face + 1))  # fmt: skip
+    services.confirm(attempt=unmatched, user=invigilator)
+    matched.refresh_from_db(), unmatched.refresh_from_db()
+    assert matched.embeddings is not None and unmatched.embeddings is None
+    references = room_people(room_exam).roster
+    assert [r.tolist() for r in references["S001"]] == face.tolist()
+    assert "S002" not in references  # no enrolment photo, and its kiosk face did not match

@@ -50,7 +50,8 @@ class KioskAttempt(models.Model):
     seat = models.CharField(max_length=4, blank=True)
     evidence = models.JSONField(default=dict, blank=True)
     # The burst's face embeddings (float32, concatenated), kept until the decision so that an
-    # override checks the same faces against the typed student; erased once decided.
+    # override checks the same faces against the typed student; once decided, kept only when
+    # confirmed and matching the student (today's face: the hall cameras' reference for them).
     embeddings = models.BinaryField(null=True, editable=False)
     snapshot = models.ImageField(upload_to=kiosk_snapshot_path, blank=True)
     attempted_at = models.DateTimeField()

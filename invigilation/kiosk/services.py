@@ -176,7 +176,10 @@ def reject(*, attempt: KioskAttempt, user: AbstractBaseUser) -> KioskAttempt:
 def _decide(attempt: KioskAttempt, user: AbstractBaseUser, decision: str, seat: str = "") -> None:
     attempt.decision, attempt.decided_by, attempt.decided_at = decision, user, timezone.now()
     attempt.seat = seat or attempt.seat
-    attempt.embeddings = None  # decided: the faces are not needed any more
+    if not (decision == KioskAttempt.Decision.CONFIRMED and attempt.verified):
+        # Only a confirmed face that matched the student is kept: the hall cameras' freshest
+        # reference for them (rooms.room_processing.room_people); deleted with the exam's data.
+        attempt.embeddings = None
     attempt.save(update_fields=["decision", "decided_by", "decided_at", "seat", "embeddings"])
 
 

@@ -22,6 +22,7 @@ from invigilation import vision
 from invigilation.decisions import seat_map
 from invigilation.decisions.room import RoomEvent, RoomFace, RoomFrame, RoomRules, RoomSettings
 from invigilation.exams.models import Exam, ExamSession
+from invigilation.kiosk.models import KioskAttempt
 from invigilation.kiosk.selectors import roster_of
 from invigilation.proctoring.frames import PendingFrame
 from invigilation.proctoring.models import CheckInAttempt, Flag
@@ -115,14 +116,22 @@ def _counted_if_lost(camera: Camera, claim: str) -> Iterator[None]:
 
 def room_people(exam: Exam) -> RoomPeople:
     """Enrolled students' face references (enrolment photos, and the faces of verified
-    check-ins: same day, same person), who is checked in (with the seat the kiosk gave)."""
+    check-ins, online or confirmed at the kiosk: same day, same person), who is checked in
+    (with the seat the kiosk gave)."""
     sessions = {
         s.student.student_number: s
         for s in ExamSession.objects.filter(exam=exam).select_related("student", "attendance")
     }
     roster = roster_of(exam)  # as the kiosk identifies them: by student number
     anchors = CheckInAttempt.objects.filter(session__exam=exam, anchor__isnull=False)
-    for number, raw in anchors.values_list("session__student__student_number", "anchor"):
+    kiosk = KioskAttempt.objects.filter(
+        exam=exam, decision=KioskAttempt.Decision.CONFIRMED, verified=True,
+        embeddings__isnull=False,
+    )  # fmt: skip
+    for number, raw in [
+        *anchors.values_list("session__student__student_number", "anchor"),
+        *kiosk.values_list("session__student__student_number", "embeddings"),
+    ]:
         roster.setdefault(number, []).extend(embeddings.from_bytes(raw))
     finished = ExamSession.Status.FINISHED
     checked_in = {
