@@ -135,7 +135,7 @@ def test_staff_may_upload_more_than_the_general_limit(server):
         assert answer(sock)[0] == 413
 
 
-def test_a_room_camera_may_send_a_4k_frame_and_a_student_a_whole_burst(server):
+def test_a_room_camera_may_send_a_4k_frame_and_bursts_their_size(server):
     """Past the general limit only with the route's own valid token (a camera's, a session's):
     the body is read and the view judges it (junk: 400 or 415), not refused as too large."""
     junk = b"\xff\xd8" + b"\0" * (2 * MIB)
@@ -150,6 +150,17 @@ def test_a_room_camera_may_send_a_4k_frame_and_a_student_a_whole_burst(server):
         with connect(server) as sock:
             sock.sendall(head(path, len(junk), Authorization=f"{scheme} not-a-token"))
             assert answer(sock)[0] == 413, path
+    # An exam room's kiosk: a burst as large as a student's, for a signed-in invigilator.
+    kiosk = f"/api/exams/{server['exam']}/kiosk/bursts/"
+    cookie = login_cookie(server["url"], "watcher", "pw-watch-1234")
+    with connect(server) as sock:
+        sock.sendall(head(kiosk, len(junk), Cookie=cookie,
+                          Content_Type="multipart/form-data; boundary=x") + junk)  # fmt: skip
+        sock.settimeout(60)
+        assert answer(sock)[0] in {400, 403}  # past the size check: CSRF or the form refuse it
+    with connect(server) as sock:
+        sock.sendall(head(kiosk, len(junk), Content_Type="multipart/form-data; boundary=x"))
+        assert answer(sock)[0] == 413
 
 
 def test_slow_and_silent_clients_are_disconnected(server):

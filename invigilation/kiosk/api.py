@@ -75,6 +75,7 @@ class KioskBurstView(APIView):
     face, then who it is among the exam's enrolled students. Answers 202; poll `poll`."""
 
     parser_classes = [MultiPartParser]
+    error_statuses = (409, 413)  # KioskRefused: the exam has ended; a frame too large
 
     @extend_schema(request={"multipart/form-data": KioskBurstSerializer},
                    responses={202: KioskAcceptedSerializer})  # fmt: skip
@@ -103,6 +104,8 @@ class KioskAttemptView(APIView):
 class KioskConfirmView(APIView):
     """The invigilator confirms: the student is checked in at the seat shown."""
 
+    error_statuses = (409,)  # KioskRefused: already decided, still pending, nothing to do
+
     @extend_schema(request=None, responses={200: KioskConfirmedSerializer})
     def post(self, request: Request, kiosk_attempt_id: int) -> Response:
         attempt = kiosk_attempt(user=request.user, attempt_id=kiosk_attempt_id)
@@ -120,6 +123,8 @@ class KioskRejectView(APIView):
     """The invigilator turns the candidate away (or captures again): nothing is recorded
     but the attempt's decision."""
 
+    error_statuses = (409,)  # KioskRefused: already decided, still pending, nothing to do
+
     @extend_schema(request=None, responses={200: KioskAttemptSerializer})
     def post(self, request: Request, kiosk_attempt_id: int) -> Response:
         attempt = kiosk_attempt(user=request.user, attempt_id=kiosk_attempt_id)
@@ -133,6 +138,8 @@ class KioskRejectView(APIView):
 class KioskOverrideView(APIView):
     """The invigilator types the candidate's student number: the burst's faces are checked
     against that student alone (1:1). Answers 202 with the new attempt to poll."""
+
+    error_statuses = (409,)  # KioskRefused: already decided, still pending, nothing to do
 
     @extend_schema(request=KioskOverrideSerializer, responses={202: KioskAttemptSerializer})
     def post(self, request: Request, kiosk_attempt_id: int) -> Response:

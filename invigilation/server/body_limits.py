@@ -2,7 +2,9 @@
 
 Each route has a limit: webcam frames and the student endpoints FRAME_MAX_BYTES (plus room
 for the form around an image), a check-in burst CHECK_IN_BURST_MAX_BYTES (only with a valid
-student session token), everything else REQUEST_MAX_BYTES, and the staff upload
+student session token; a kiosk's burst likewise, only for a signed-in invigilator), a room
+camera's frame ROOM_FRAME_MAX_BYTES (only with a valid camera token), everything else
+REQUEST_MAX_BYTES, and the staff upload
 routes PHOTO_ZIP_MAX_BYTES or CSV_IMPORT_MAX_BYTES, but only for a request already
 authenticated as staff: an anonymous client never gets more than REQUEST_MAX_BYTES. A body
 declared larger (Content-Length) is refused before a byte of it is read; one sent without a
@@ -23,7 +25,7 @@ from types import SimpleNamespace
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.http.cookie import parse_cookie
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 
 Message = dict
 Receive = Callable[[], Awaitable[Message]]
@@ -61,6 +63,8 @@ async def _limit_for(scope: dict, length: int | None) -> Limit:
         return await _check_in_limit(scope, length, general)
     if path == _camera_path():
         return await _camera_limit(scope, length, general)
+    if _is_kiosk_burst(path):
+        return await _kiosk_limit(scope, length, general)
     if path in _student_paths():
         return Limit(settings.FRAME_MAX_BYTES + FORM_SLACK, settings.REQUEST_BODY_TIMEOUT)
     upload = _upload_limits().get(path)
@@ -121,6 +125,23 @@ def _credential(scope: dict, scheme: str) -> str | None:
     return authorization[1]
 
 
+def _is_kiosk_burst(path: str) -> bool:
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return False
+    return match.view_name == "kiosk-api:bursts"
+
+
+async def _kiosk_limit(scope: dict, length: int | None, general: Limit) -> Limit:
+    """A burst from an exam room's kiosk (the check-in's frames, CHECK_IN_BURST_MAX_BYTES),
+    for a signed-in invigilator or exam admin; anyone else gets the general limit."""
+    burst = Limit(settings.CHECK_IN_BURST_MAX_BYTES + FORM_SLACK, settings.REQUEST_BODY_TIMEOUT)
+    if scope["method"] != "POST" or (length is not None and length <= general.max_bytes):
+        return general
+    return burst if await _is_staff(scope, invigilators=True) else general
+
+
 @database_sync_to_async
 def _camera_token_is_valid(token: str) -> bool:
     from django.db import DatabaseError
@@ -157,9 +178,10 @@ def _upload_limits() -> dict[str, int]:
     }
 
 
-async def _is_staff(scope: dict) -> bool:
+async def _is_staff(scope: dict, invigilators: bool = False) -> bool:
     """Signed in as staff (session cookie) or an exam admin's API token: what the upload
-    views require, checked here only to decide how many bytes to accept."""
+    views require (`invigilators`: an invigilator will do, as the kiosk requires), checked
+    here only to decide how many bytes to accept."""
     headers = dict(scope["headers"])
     authorization = headers.get(b"authorization", b"").decode("latin-1").split()
     token = authorization[1] if len(authorization) == 2 and authorization[0] == "Token" else None
@@ -168,15 +190,15 @@ async def _is_staff(scope: dict) -> bool:
     # No credentials, no query: anonymous floods never wait for a database thread.
     if not (token or session_key):
         return False
-    return await _user_is_staff(token, session_key)
+    return await _user_is_staff(token, session_key, invigilators)
 
 
 @database_sync_to_async
-def _user_is_staff(token: str | None, session_key: str | None) -> bool:
+def _user_is_staff(token: str | None, session_key: str | None, invigilators: bool) -> bool:
     from django.contrib.auth import get_user
     from rest_framework.authtoken.models import Token
 
-    from invigilation.accounts.roles import is_exam_admin
+    from invigilation.accounts.roles import is_exam_admin, is_invigilator
 
     if token:
         found = Token.objects.select_related("user").filter(key=token).first()
@@ -184,7 +206,9 @@ def _user_is_staff(token: str | None, session_key: str | None) -> bool:
     else:
         store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
         user = get_user(SimpleNamespace(session=store))
-    return bool(user and user.is_active and (user.is_staff or is_exam_admin(user)))
+    if not (user and user.is_active):
+        return False
+    return user.is_staff or is_exam_admin(user) or (invigilators and is_invigilator(user))
 
 
 class _BodyGuard:
