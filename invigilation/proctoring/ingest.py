@@ -56,14 +56,20 @@ def check_session_open(session: ExamSession) -> None:
         raise FrameRefused(409, "The exam has not started yet.")
 
 
-def check_jpeg(jpeg: bytes) -> None:
+def check_jpeg(
+    jpeg: bytes, *, max_bytes: int | None = None, max_side: int | None = None, name: str = "frame"
+) -> None:
+    """A whole, readable JPEG within the limits (a webcam frame's unless given, e.g. a room
+    camera's); FrameRefused (4xx) saying what is wrong."""
+    limit = settings.FRAME_MAX_BYTES if max_bytes is None else max_bytes
+    side = settings.FRAME_MAX_SIDE if max_side is None else max_side
     if not jpeg:
         raise FrameRefused(400, "The frame is empty.")
-    if len(jpeg) > settings.FRAME_MAX_BYTES:
-        raise FrameRefused(413, f"A frame may be at most {settings.FRAME_MAX_BYTES // 1024} KB.")
+    if len(jpeg) > limit:
+        raise FrameRefused(413, f"A {name} may be at most {limit // 1024} KB.")
     if not jpeg.startswith(b"\xff\xd8\xff"):
         raise FrameRefused(415, "A frame must be a JPEG image.")
-    too_wide = FrameRefused(413, f"A frame may be at most {settings.FRAME_MAX_SIDE} px wide.")
+    too_wide = FrameRefused(413, f"A {name} may be at most {side} px wide.")
     try:
         with Image.open(io.BytesIO(jpeg)) as image:  # reads the header only
             width, height = image.size
@@ -71,7 +77,7 @@ def check_jpeg(jpeg: bytes) -> None:
         raise too_wide from exc
     except (UnidentifiedImageError, OSError) as exc:
         raise FrameRefused(400, "The frame is not a readable JPEG image.") from exc
-    if max(width, height) > settings.FRAME_MAX_SIDE:
+    if max(width, height) > side:
         raise too_wide
     # Browsers and encoders end every JPEG with the EOI marker: without it the upload was cut.
     if not jpeg.endswith(b"\xff\xd9"):

@@ -1,14 +1,13 @@
 """Checks on what a room camera sends: one JPEG of the whole room, up to 4K, at 0.2 to 1
 frames per second. Only the latest frame waits, in Redis; the worker gets the camera's id."""
 
-import io
 import time
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from PIL import Image, UnidentifiedImageError
 
+from invigilation.proctoring import ingest
 from invigilation.proctoring.frames import PendingFrame
 from invigilation.proctoring.ingest import FrameRefused
 from invigilation.rooms import frames
@@ -29,7 +28,7 @@ def accept_camera_frame(*, camera: Camera, jpeg: bytes) -> bool:
     """Validate and keep the room frame; True when a new analysis task was queued for it (on
     commit: the task never runs before what the request wrote is visible)."""
     check_camera_open(camera)
-    check_jpeg(jpeg)
+    ingest.check_jpeg(jpeg, max_bytes=max_bytes(), max_side=max_side(), name="room frame")
     interval = 0.5 / camera.frames_per_second  # twice the camera's rate, for jittery clients
     if not frames.admit(camera, interval):
         raise FrameRefused(429, "Frames are arriving faster than this camera's rate.", interval)
@@ -51,26 +50,3 @@ def check_camera_open(camera: Camera) -> None:
         raise FrameRefused(409, "This camera is switched off in the exam's settings.")
     if timezone.now() < camera.exam.starts_at - settings.CHECK_IN_OPENS_BEFORE:
         raise FrameRefused(409, "The exam has not started yet.")
-
-
-def check_jpeg(jpeg: bytes) -> None:
-    """A whole, readable JPEG within the room limits; FrameRefused (4xx) saying what is wrong."""
-    limit, side = max_bytes(), max_side()
-    if not jpeg:
-        raise FrameRefused(400, "The frame is empty.")
-    if len(jpeg) > limit:
-        raise FrameRefused(413, f"A room frame may be at most {limit // 1024} KB.")
-    if not jpeg.startswith(b"\xff\xd8\xff"):
-        raise FrameRefused(415, "A frame must be a JPEG image.")
-    too_wide = FrameRefused(413, f"A room frame may be at most {side} px wide.")
-    try:
-        with Image.open(io.BytesIO(jpeg)) as image:  # reads the header only
-            width, height = image.size
-    except Image.DecompressionBombError as exc:
-        raise too_wide from exc
-    except (UnidentifiedImageError, OSError) as exc:
-        raise FrameRefused(400, "The frame is not a readable JPEG image.") from exc
-    if max(width, height) > side:
-        raise too_wide
-    if not jpeg.endswith(b"\xff\xd9"):  # every encoder ends a JPEG so: the upload was cut
-        raise FrameRefused(400, "The frame is truncated (the JPEG has no end marker).")
